@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-from-requirements
+A      ?=
+JOBS   ?= 2
+SUBMISSIONS ?= submissions
+
+.PHONY: setup list release solutions grade feedback export demo test check clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)  ## the pinned environment; a no-op while requirements.txt is unchanged
+
+list: setup
+	$(PY) -m autograder list
+
+release: setup  ## regenerate release/ from source/ (A=assignment, default all)
+	$(PY) -m autograder release $(A)
+
+solutions: setup  ## regenerate solutions/ from release/ and source/
+	$(PY) -m autograder solutions $(A)
+
+grade: setup  ## autograde SUBMISSIONS/<student>/<A>/ for assignment A
+	@test -n "$(A)" || { echo "usage: make grade A=<assignment> SUBMISSIONS=<folder>"; exit 2; }
+	$(PY) -m autograder grade $(A) --submissions $(SUBMISSIONS)
+
+feedback: setup  ## write feedback for every graded submission
+	$(PY) -m autograder feedback $(A)
+
+export: setup  ## var/grades.csv (nbgrader's) and var/submissions.csv (status of each submission)
+	$(PY) -m autograder export
+
+demo: setup  ## the sample class, graded end to end (A=assignment(s), default all)
+	$(PY) -m autograder demo $(A)
+
+test: setup  ## the whole suite, on $(JOBS) cores
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+
+check: setup  ## the suite for one assignment: make check A=01-regression
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup -k "$(A)"
+
+clean:
+	rm -rf var

@@ -1,0 +1,94 @@
+"""The sample class: simulated students for every assignment, graded end to end.
+
+Each student stands for a case a real class always has. They are built from the committed
+solutions/ and release/ notebooks and from the assignment's mutants, so the demo always matches the
+current assignments.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import nbformat
+
+from . import export, feedback, grading, mutants
+from . import notebooks as nbs
+from .course import Course, REPO
+from .schedule import due_date
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
+
+
+def _perfect(solution, assignment):
+    return solution
+
+
+def _partial(solution, assignment):
+    """Right but for some known misconceptions: every other mutant of the first independent batch."""
+    batch = mutants.batches(mutants.load(REPO / "tests" / "mutants" / f"{assignment}.toml"))
+    return mutants.apply(solution, batch[0][::2]) if batch else solution
+
+
+def _crashing(solution, assignment):
+    """Kills its own kernel halfway through."""
+    nb = nbformat.from_dict(solution)
+    answers = [c for c in nb.cells if nbs.is_answer(c)]
+    answers[len(answers) // 2].source = "import os\nos._exit(1)"
+    return nb
+
+
+def _test_editor(solution, assignment):
+    """Replaces one test cell by `pass` and deletes another: nbgrader must restore both."""
+    nb = nbformat.from_dict(solution)
+    tests = [c for c in nb.cells if nbs.is_test(c)]
+    tests[0].source = "pass"
+    nb.cells.remove(tests[-1])
+    return nb
+
+
+# (student id, how the notebook is made, file name or None for the expected one, days after the due date)
+STUDENTS = [
+    ("ada-perfect", _perfect, None, -1),
+    ("ben-partial", _partial, None, -1),
+    ("cleo-blank", None, None, -1),
+    ("dan-crashing", _crashing, None, -1),
+    ("eve-test-editor", _test_editor, None, -1),
+    ("finn-late", _perfect, None, 2),
+    ("gus-renamed", _perfect, "Copy of {}", -1),
+]
+
+
+def build_class(course: Course, assignment: str, out: Path) -> list[str]:
+    """Write out/<student>/<assignment>/ for every simulated student; returns the student ids."""
+    name = f"{assignment}.ipynb"
+    solution = nbs.read(course.solutions_dir / assignment / name)
+    blank = nbs.read(course.release_dir / assignment / name)
+    due = due_date(course.config(), assignment)
+    for student, make, filename, days_late in STUDENTS:
+        folder = out / student / assignment
+        if folder.exists():
+            shutil.rmtree(folder)
+        nb = make(nbformat.from_dict(solution), assignment) if make else blank
+        nbs.write(nb, folder / (filename.format(name) if filename else name))
+        if due:
+            stamp = datetime.fromisoformat(due.replace(" UTC", "+00:00")) + timedelta(days=days_late)
+            (folder / "timestamp.txt").write_text(stamp.astimezone(timezone.utc).strftime(TIME_FORMAT))
+    return [s[0] for s in STUDENTS]
+
+
+def run(course: Course, assignments: list[str]) -> None:
+    """Build, grade, give feedback and export for the sample class; print where to look."""
+    if course.workdir is None:
+        course = Course(root=course.root, workdir=course.root / "var" / "demo")
+    submissions = course.work / "submissions"
+    rows = []
+    for assignment in assignments:
+        build_class(course, assignment, submissions)
+        rows += grading.grade(course, assignment, submissions, force=True)
+        feedback.generate(course, assignment)
+    print(export.summary_table(rows))
+    grades = export.nbgrader_csv(course, course.work / "grades.csv")
+    status = export.status_csv(course, assignments, course.work / "submissions.csv")
+    print(f"\nsubmissions: {submissions}\nfeedback:    {course.dir_of('feedback')}"
+          f"\ngrades:      {grades}\nstatuses:    {status}")

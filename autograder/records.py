@@ -1,0 +1,52 @@
+"""One record per graded submission, kept beside the gradebook.
+
+nbgrader's gradebook holds scores; it has no place for *why* a submission scored what it did (a
+rejected notebook, a kernel that died, a restored test cell). These JSON records hold that, so that
+feedback, exports and the demo summary can say it, and so that a re-run can skip what is done.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .course import Course
+
+GRADED, REJECTED, FAILED = "graded", "rejected", "failed"
+
+
+@dataclass
+class Record:
+    student: str
+    assignment: str
+    status: str
+    score: float = 0.0
+    max_score: float = 0.0
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    timestamp: str | None = None
+    submission_sha256: str | None = None
+
+
+def record_path(course: Course, assignment: str, student: str) -> Path:
+    return course.work / "records" / assignment / f"{student}.json"
+
+
+def save(course: Course, record: Record) -> None:
+    """Write atomically, so that a grader killed mid-write never leaves half a record."""
+    path = record_path(course, record.assignment, record.student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(record), indent=1))
+    tmp.replace(path)
+
+
+def load(course: Course, assignment: str, student: str) -> Record | None:
+    path = record_path(course, assignment, student)
+    return Record(**json.loads(path.read_text())) if path.exists() else None
+
+
+def load_all(course: Course, assignment: str) -> list[Record]:
+    folder = course.work / "records" / assignment
+    return [Record(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]

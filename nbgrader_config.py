@@ -1,0 +1,53 @@
+"""nbgrader configuration of the course.
+
+Read by nbgrader's own tools (formgrader, CLI) and by `python -m autograder`, which may move the
+working folder (`var/`) elsewhere, e.g. for tests, but takes every other setting from here.
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)  # so that nbgrader can load the autograder's preprocessors below
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+c.CourseDirectory.course_id = "earth-data-science"
+c.CourseDirectory.root = HERE
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+# Everything grading produces lives in one git-ignored working folder.
+c.CourseDirectory.submitted_directory = "var/submitted"
+c.CourseDirectory.autograded_directory = "var/autograded"
+c.CourseDirectory.feedback_directory = "var/feedback"
+c.CourseDirectory.solution_directory = "var/solution"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "var", "gradebook.db")
+c.Exchange.root = os.path.join(HERE, "var", "exchange")  # unused (no JupyterHub exchange), but writable
+
+# Per-cell limit while grading; the whole-notebook limit is the autograder's (GradingLimits).
+c.Execute.timeout = 120
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A student who deletes a test cell gets it back, as one who edits it does.
+c.OverwriteCells.add_missing_cells = True
+
+# Feedback shows the score of each part and the messages written for students, never the hidden
+# tests: neither their source nor the traceback lines that quote it.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "autograder.feedback_filters.HideTestTracebacks",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+# Due dates (21:59 UTC is 23:59 in Paris); the autograder writes them into the gradebook on release.
+c.CourseSchedule.due_dates = {
+    "00-python-warmup": "2026-09-14 21:59:00 UTC",
+    "01-regression": "2026-09-28 21:59:00 UTC",
+    "02-classification": "2026-10-12 21:59:00 UTC",
+    "03-seismology": "2026-10-26 22:59:00 UTC",
+    "04-neural-networks": "2026-11-09 22:59:00 UTC",
+    "05-cnn": "2026-11-23 22:59:00 UTC",
+    "06-unsupervised": "2026-12-07 22:59:00 UTC",
+}

@@ -1,0 +1,89 @@
+"""Shared fixtures: the course, its assignments, and one grading run per assignment.
+
+Each assignment is graded once per test session with all of its pseudo-students (the solution, the
+release, and the mutant batches) in one gradebook, through the real command line; every invariant
+test then reads that run. Tests of one assignment stay on one xdist worker (loadgroup), so the run
+is shared and the two cores grade two assignments at once.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import mutants, notebooks as nbs
+from autograder.course import REPO, Course
+
+COURSE = Course()
+ASSIGNMENTS = COURSE.assignments()
+
+
+def mutants_of(assignment: str) -> list[mutants.Mutant]:
+    return mutants.load(REPO / "tests" / "mutants" / f"{assignment}.toml")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        params = getattr(item, "callspec", None)
+        name = params.params.get("assignment") if params else None
+        if name:
+            item.add_marker(pytest.mark.xdist_group(name))
+
+
+def autograder(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run `python -m autograder` as a user would."""
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=REPO,
+                          capture_output=True, text=True, check=check)
+
+
+class GradedRun:
+    """A grading run of one assignment's pseudo-students, and ways to read what it produced."""
+
+    def __init__(self, assignment: str, workdir: Path):
+        self.assignment = assignment
+        self.course = Course(workdir=workdir)
+        self.batches = mutants.batches(mutants_of(assignment))
+        submissions = workdir / "submissions"
+        name = f"{assignment}.ipynb"
+        solution = nbs.read(COURSE.solutions_dir / assignment / name)
+        nbs.write(solution, submissions / "solution" / assignment / name)
+        nbs.write(nbs.read(COURSE.release_dir / assignment / name), submissions / "release" / assignment / name)
+        for i, batch in enumerate(self.batches):
+            nbs.write(mutants.apply(solution, batch), submissions / f"mutants-{i}" / assignment / name)
+        self.output = autograder("--workdir", str(workdir), "grade", assignment, "--submissions", str(submissions))
+        autograder("--workdir", str(workdir), "feedback", assignment)
+
+    def record(self, student: str):
+        from autograder import records
+        return records.load(self.course, self.assignment, student)
+
+    def cell_scores(self, student: str) -> dict[str, tuple[float, float]]:
+        """grade_id -> (score, max) of every graded cell."""
+        from autograder.nbgrader_api import gradebook_for
+        with gradebook_for(self.course) as gb:
+            sub = gb.find_submission(self.assignment, student)
+            return {g.name: (float(g.score), float(g.max_score))
+                    for nb in sub.notebooks for g in nb.grades}
+
+    def autograded_notebook(self, student: str):
+        folder = self.course.dir_of("autograded") / student / self.assignment
+        return nbs.read(folder / f"{self.assignment}.ipynb")
+
+    def feedback_html(self, student: str) -> str:
+        folder = self.course.dir_of("feedback") / student / self.assignment
+        return (folder / f"{self.assignment}.html").read_text()
+
+
+_RUNS: dict[str, GradedRun] = {}
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """graded(assignment) -> the GradedRun of that assignment, made once per session and worker."""
+    def get(assignment: str) -> GradedRun:
+        if assignment not in _RUNS:
+            _RUNS[assignment] = GradedRun(assignment, tmp_path_factory.mktemp(assignment))
+        return _RUNS[assignment]
+    return get

@@ -1,0 +1,151 @@
+"""Invariants every assignment in source/ must keep; a new assignment is checked with no new code."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from bs4 import BeautifulSoup
+
+from autograder import build, notebooks as nbs
+from autograder.course import Course
+
+from conftest import ASSIGNMENTS, COURSE, mutants_of
+
+pytestmark = pytest.mark.parametrize("assignment", ASSIGNMENTS)
+
+MIN_AUTOGRADED_PARTS, MIN_MANUAL, MIN_POINTS = 8, 3, 50
+
+
+def source_nb(assignment):
+    return nbs.read(COURSE.source_dir / assignment / f"{assignment}.ipynb")
+
+
+def hidden_and_solution_lines(assignment) -> set[str]:
+    """Lines of the source that must never reach a student (long enough to be meaningful)."""
+    lines = set()
+    for cell in source_nb(assignment).cells:
+        for markers in (nbs.SOLUTION_MARKERS, nbs.HIDDEN_MARKERS):
+            lines |= {line.strip() for line in nbs.region(cell.source, markers)}
+    return {line for line in lines if len(line) >= 12 and not line.startswith("#")}
+
+
+def lines_of(path) -> set[str]:
+    """Every stripped line a student can read in a shipped file (cell sources for notebooks)."""
+    if path.suffix == ".ipynb":
+        text = "\n".join(c.source for c in nbs.read(path).cells)
+    else:
+        text = path.read_text(errors="replace")
+    return {line.strip() for line in text.splitlines()}
+
+
+def test_metadata_is_sane(assignment):
+    cells = source_nb(assignment).cells
+    ids = [nbs.grade_id(c) for c in cells if nbs.grade_id(c)]
+    assert not [i for i, n in Counter(ids).items() if n > 1], "grade_id must be unique"
+    graded = [c for c in cells if nbs.meta(c).get("grade")]
+    assert all(nbs.meta(c).get("points", 0) > 0 for c in graded), "every graded cell needs points"
+    tests = [c for c in cells if nbs.is_test(c)]
+    assert all(nbs.meta(c).get("locked") for c in tests), "test cells must be locked"
+    answers = [i for i, c in enumerate(cells) if nbs.is_answer(c)]
+    for here, nxt in zip(answers, answers[1:] + [len(cells)]):
+        assert any(nbs.is_test(c) for c in cells[here + 1:nxt]), \
+            f"answer {nbs.grade_id(cells[here])} has no test cell before the next answer"
+    assert len(answers) >= MIN_AUTOGRADED_PARTS
+    assert sum(nbs.is_manual(c) for c in cells) >= MIN_MANUAL
+    assert sum(nbs.meta(c)["points"] for c in tests) >= MIN_POINTS
+
+
+def test_every_test_cell_has_a_mutant(assignment):
+    cells = nbs.cells_by_id(source_nb(assignment))
+    tests = {gid for gid, c in cells.items() if nbs.is_test(c)}
+    killed = {t for m in mutants_of(assignment) for t in m.kills}
+    assert killed <= tests, f"mutants target unknown test cells: {killed - tests}"
+    assert tests <= killed, f"test cells no mutant targets: {sorted(tests - killed)}"
+    names = [m.name for m in mutants_of(assignment)]
+    assert len(names) == len(set(names)), "mutant names must be unique"
+
+
+def test_release_and_solutions_leak_nothing(assignment):
+    released = set().union(*(lines_of(p) for p in (COURSE.release_dir / assignment).rglob("*") if p.is_file()))
+    leaks = sorted(hidden_and_solution_lines(assignment) & released)
+    assert not leaks, f"release/{assignment} shows solution or hidden-test lines: {leaks[:5]}"
+    hidden = {line.strip() for c in source_nb(assignment).cells
+              for line in nbs.region(c.source, nbs.HIDDEN_MARKERS) if len(line.strip()) >= 12}
+    shown = hidden & lines_of(COURSE.solutions_dir / assignment / f"{assignment}.ipynb")
+    assert not shown, f"hidden tests in solutions/: {sorted(shown)[:3]}"
+
+
+def comparable(nb) -> list:
+    """What must not change between two builds of a notebook (ids and outputs aside)."""
+    return [(c.cell_type, c.source, c.get("metadata", {}).get("nbgrader")) for c in nb.cells]
+
+
+def test_committed_release_and_solutions_are_fresh(assignment, tmp_path):
+    course = Course(workdir=tmp_path / "var", release=tmp_path / "release")
+    build.release(course, assignment)
+    build.solutions(course, assignment, out_dir=tmp_path / "solutions")
+    for kind, fresh_root in (("release", tmp_path / "release"), ("solutions", tmp_path / "solutions")):
+        committed_dir = COURSE.root / kind / assignment
+        fresh_dir = fresh_root / assignment
+        files = sorted(p.relative_to(fresh_dir) for p in fresh_dir.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(committed_dir) for p in committed_dir.rglob("*") if p.is_file()), \
+            f"{kind}/{assignment} has other files than a fresh build: run `make release solutions`"
+        for rel in files:
+            if rel.suffix == ".ipynb":
+                same = comparable(nbs.read(fresh_dir / rel)) == comparable(nbs.read(committed_dir / rel))
+            else:
+                same = (fresh_dir / rel).read_bytes() == (committed_dir / rel).read_bytes()
+            assert same, f"{kind}/{assignment}/{rel} is stale: run `make release solutions A={assignment}`"
+
+
+def test_solution_runs_top_to_bottom_with_full_marks(assignment, graded):
+    """The graded solution is the source notebook (hidden tests restored): it must run clean."""
+    run = graded(assignment)
+    assert run.record("solution").status == "graded", run.record("solution").reason
+    errors = [(nbs.grade_id(c), o.get("ename"), o.get("evalue")) for c in run.autograded_notebook("solution").cells
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, f"the solution raises: {errors}"
+    lost = {gid: s for gid, s in run.cell_scores("solution").items()
+            if s[0] < s[1] and nbs.is_test(nbs.cells_by_id(source_nb(assignment))[gid])}
+    assert not lost, f"the solution loses points in {lost}"
+
+
+def test_release_scores_zero_and_fails_only_on_stubs(assignment, graded):
+    run = graded(assignment)
+    tests = {gid for gid, c in nbs.cells_by_id(source_nb(assignment)).items() if nbs.is_test(c)}
+    scored = {gid: s for gid, s in run.cell_scores("release").items() if gid in tests and s[0] > 0}
+    assert not scored, f"the blank release earns points in {scored}: those tests cannot fail"
+    other = [(nbs.grade_id(c) or c.source[:40], o.get("ename")) for c in run.autograded_notebook("release").cells
+             for o in c.get("outputs", []) if o.get("output_type") == "error" and o.get("ename") != "NotImplementedError"]
+    assert not other, f"the release raises more than the stubs' NotImplementedError: {other}"
+
+
+def test_each_mutant_loses_exactly_its_cells(assignment, graded):
+    run = graded(assignment)
+    tests = {gid for gid, c in nbs.cells_by_id(source_nb(assignment)).items() if nbs.is_test(c)}
+    for i, batch in enumerate(run.batches):
+        student = f"mutants-{i}"
+        scores = run.cell_scores(student)
+        killed = {t for m in batch for t in m.kills}
+        survivors = sorted(t for t in killed if scores[t][0] > 0)
+        assert not survivors, f"{[m.name for m in batch]}: cells {survivors} kept points"
+        collateral = sorted(t for t in tests - killed if scores[t][0] < scores[t][1])
+        assert not collateral, f"{[m.name for m in batch]}: cells {collateral} lost points too"
+
+
+def test_feedback_names_each_mutants_misconception(assignment, graded):
+    run = graded(assignment)
+    for i, batch in enumerate(run.batches):
+        text = BeautifulSoup(run.feedback_html(f"mutants-{i}"), "html.parser").get_text()
+        missing = [m.name for m in batch if m.hint and f"Misconception: {m.hint}" not in text]
+        assert not missing, f"feedback does not name the misconception of {missing}"
+
+
+def test_feedback_shows_no_hidden_test(assignment, graded):
+    run = graded(assignment)
+    hidden = {line.strip() for c in source_nb(assignment).cells
+              for line in nbs.region(c.source, nbs.HIDDEN_MARKERS) if len(line.strip()) >= 12}
+    for student in ["release"] + [f"mutants-{i}" for i in range(len(run.batches))]:
+        text = BeautifulSoup(run.feedback_html(student), "html.parser").get_text()
+        shown = sorted(line for line in hidden if line in text)
+        assert not shown, f"feedback of {student} quotes hidden tests: {shown[:3]}"

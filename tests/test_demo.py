@@ -1,0 +1,28 @@
+"""`make demo` on the warm-up: the sample class is graded end to end and summarised."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from conftest import ASSIGNMENTS, autograder
+
+WARMUP = "00-python-warmup"
+
+
+@pytest.mark.skipif(WARMUP not in ASSIGNMENTS, reason="the warm-up assignment is not in source/")
+@pytest.mark.xdist_group(WARMUP)
+def test_demo_grades_the_sample_class(tmp_path):
+    result = autograder("--workdir", str(tmp_path), "demo", WARMUP)
+    rows = {r["student"]: r for r in csv.DictReader((tmp_path / "submissions.csv").open())}
+    assert len(rows) >= 6
+    assert rows["ada-perfect"]["score"] == rows["finn-late"]["score"]
+    assert float(rows["cleo-blank"]["score"]) == 0
+    assert rows["dan-crashing"]["status"] == "failed" and rows["dan-crashing"]["reason"]
+    assert rows["gus-renamed"]["status"] == "rejected"
+    assert "restored" in rows["eve-test-editor"]["notes"] or "put back" in rows["eve-test-editor"]["notes"]
+    partial = float(rows["ben-partial"]["score"])
+    assert 0 < partial < float(rows["ada-perfect"]["score"])
+    assert (tmp_path / "grades.csv").exists()
+    for path in ("feedback:", "grades:", "ada-perfect"):
+        assert path in result.stdout

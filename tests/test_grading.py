@@ -1,0 +1,105 @@
+"""The grading path on bad input, on a two-part toy course (fast): nothing lost, every case explained."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import build, feedback, grading, notebooks as nbs, records
+from autograder.course import REPO, Course
+
+from conftest import autograder
+
+TOY = "99-toy"
+
+
+def toy_class(course: Course, out: Path) -> None:
+    """One student per kind of submission the grader must survive."""
+    name = f"{TOY}.ipynb"
+    solution = nbs.read(course.solutions_dir / TOY / name)
+    edited = nbformat.from_dict(solution)
+    edited.cells[3].source = "pass"            # a test cell emptied
+    del edited.cells[5]                        # another one deleted
+    crashing = nbformat.from_dict(solution)
+    crashing.cells[4].source = "import os\nos._exit(3)"
+    cases = {
+        "ada": solution, "ben": nbs.read(course.release_dir / TOY / name), "eve": edited, "finn": crashing,
+    }
+    for student, nb in cases.items():
+        nbs.write(nb, out / student / TOY / name)
+    (out / "cleo" / TOY).mkdir(parents=True)
+    (out / "cleo" / TOY / name).write_text("{ this is not json")
+    nbs.write(solution, out / "dan" / TOY / f"{TOY} (1).ipynb")
+    (out / "gus" / TOY).mkdir(parents=True)
+    nbs.write(solution, out / "hal" / TOY / name)
+    (out / "hal" / TOY / "notes.txt").write_text("my scratch notes")
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toycourse")
+    (root / "source" / TOY).mkdir(parents=True)
+    shutil.copy(REPO / "nbgrader_config.py", root)
+    shutil.copy(REPO / "tests" / "fixtures" / "toy" / f"{TOY}.ipynb", root / "source" / TOY)
+    course = Course(root=root)
+    build.release(course, TOY)
+    build.solutions(course, TOY)
+    toy_class(course, root / "subs")
+    rows = {r.student: r for r in grading.grade(course, TOY, root / "subs")}
+    feedback.generate(course, TOY)
+    return course, rows
+
+
+def test_every_student_is_recorded(toy):
+    course, rows = toy
+    assert sorted(rows) == ["ada", "ben", "cleo", "dan", "eve", "finn", "gus", "hal"]
+    assert {r.student for r in records.load_all(course, TOY)} == set(rows)
+
+
+def test_good_submissions_score_what_they_earn(toy):
+    _, rows = toy
+    assert (rows["ada"].status, rows["ada"].score, rows["ada"].max_score) == ("graded", 5, 7)
+    assert (rows["ben"].status, rows["ben"].score) == ("graded", 0)
+
+
+def test_broken_submissions_get_zero_and_a_reason(toy):
+    _, rows = toy
+    expected = {"cleo": "not a readable notebook", "dan": "found 99-toy (1).ipynb",
+                "gus": "no notebook 99-toy.ipynb", "finn": "kernel died"}
+    for student, words in expected.items():
+        assert rows[student].score == 0, student
+        assert rows[student].status in ("rejected", "failed"), student
+        assert words in rows[student].reason, (student, rows[student].reason)
+
+
+def test_edited_and_deleted_test_cells_are_restored(toy):
+    _, rows = toy
+    assert rows["eve"].score == 5
+    assert any("test_double was edited" in n for n in rows["eve"].notes)
+    assert any("test_mean was deleted" in n for n in rows["eve"].notes)
+
+
+def test_extra_files_are_ignored_and_said(toy):
+    _, rows = toy
+    assert rows["hal"].score == 5
+    assert any("notes.txt" in n for n in rows["hal"].notes)
+
+
+def test_rejected_students_read_why(toy):
+    course, rows = toy
+    page = grading.grading_course(course).dir_of("feedback") / "cleo" / TOY / f"{TOY}.html"
+    assert "not a readable notebook" in page.read_text()
+
+
+def test_a_rerun_skips_what_is_graded_and_changes_nothing(toy):
+    course, rows = toy
+    again = {r.student: r for r in grading.grade(course, TOY, course.root / "subs")}
+    assert again == rows  # same records, durations included: nothing was graded twice
+
+
+def test_unknown_assignment_is_a_one_line_error():
+    result = autograder("grade", "42-nope", "--submissions", ".", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "unknown assignment '42-nope'" in result.stderr
