@@ -51,3 +51,9 @@ c.CourseSchedule.due_dates = {
     "05-cnn": "2026-11-23 22:59:00 UTC",
     "06-unsupervised": "2026-12-07 22:59:00 UTC",
 }
+
+# Late penalty: nbgrader's AssignLatePenalties (run by autograde) with the course's rule, 10 % of the
+# score per started day past the due date, capped at the score (autograder/late.py). The penalty is
+# stored in the gradebook and shown in the feedback, the class report and the exports.
+c.AssignLatePenalties.plugin_class = "autograder.late.PerDayPenalty"
+c.PerDayPenalty.fraction_per_day = 0.10

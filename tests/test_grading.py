@@ -1,51 +1,18 @@
 """The grading path on bad input, on a two-part toy course (fast): nothing lost, every case explained."""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import nbformat
 import pytest
 
-from autograder import build, feedback, grading, notebooks as nbs, records
-from autograder.course import REPO, Course
+from autograder import feedback, grading, records
 
 from conftest import autograder
-
-TOY = "99-toy"
-
-
-def toy_class(course: Course, out: Path) -> None:
-    """One student per kind of submission the grader must survive."""
-    name = f"{TOY}.ipynb"
-    solution = nbs.read(course.solutions_dir / TOY / name)
-    edited = nbformat.from_dict(solution)
-    edited.cells[3].source = "pass"            # a test cell emptied
-    del edited.cells[5]                        # another one deleted
-    crashing = nbformat.from_dict(solution)
-    crashing.cells[4].source = "import os\nos._exit(3)"
-    cases = {
-        "ada": solution, "ben": nbs.read(course.release_dir / TOY / name), "eve": edited, "finn": crashing,
-    }
-    for student, nb in cases.items():
-        nbs.write(nb, out / student / TOY / name)
-    (out / "cleo" / TOY).mkdir(parents=True)
-    (out / "cleo" / TOY / name).write_text("{ this is not json")
-    nbs.write(solution, out / "dan" / TOY / f"{TOY} (1).ipynb")
-    (out / "gus" / TOY).mkdir(parents=True)
-    nbs.write(solution, out / "hal" / TOY / name)
-    (out / "hal" / TOY / "notes.txt").write_text("my scratch notes")
+from toycourse import TOY, make_toy_course, toy_class
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     root = tmp_path_factory.mktemp("toycourse")
-    (root / "source" / TOY).mkdir(parents=True)
-    shutil.copy(REPO / "nbgrader_config.py", root)
-    shutil.copy(REPO / "tests" / "fixtures" / "toy" / f"{TOY}.ipynb", root / "source" / TOY)
-    course = Course(root=root)
-    build.release(course, TOY)
-    build.solutions(course, TOY)
+    course = make_toy_course(root)
     toy_class(course, root / "subs")
     rows = {r.student: r for r in grading.grade(course, TOY, root / "subs")}
     feedback.generate(course, TOY)
