@@ -21,12 +21,16 @@ def source_nb(assignment):
 
 
 def hidden_and_solution_lines(assignment) -> set[str]:
-    """Lines of the source that must never reach a student (long enough to be meaningful)."""
-    lines = set()
+    """Lines of the source that must never reach a student: long enough to mean something, and
+    not also written in the open elsewhere in the notebook (a plotting line shown to students)."""
+    secret, public = set(), set()
     for cell in source_nb(assignment).cells:
+        inside = set()
         for markers in (nbs.SOLUTION_MARKERS, nbs.HIDDEN_MARKERS):
-            lines |= {line.strip() for line in nbs.region(cell.source, markers)}
-    return {line for line in lines if len(line) >= 12 and not line.startswith("#")}
+            inside |= {line.strip() for line in nbs.region(cell.source, markers)}
+        secret |= inside
+        public |= {line.strip() for line in cell.source.splitlines()} - inside
+    return {line for line in secret - public if len(line) >= 12 and not line.startswith("#")}
 
 
 def lines_of(path) -> set[str]:
