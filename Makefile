@@ -46,3 +46,10 @@ check: setup  ## the suite for one assignment: make check A=01-regression
 
 clean:
 	rm -rf var
+
+.PHONY: report formgrader
+report: setup  ## the class report: var/report/index.html and one page per assignment (A=assignment(s))
+	$(PY) -m autograder report $(A)
+
+formgrader: setup  ## nbgrader's formgrader for the free-text answers, on 127.0.0.1 (prints the URL)
+	$(PY) -m autograder formgrader

@@ -53,11 +53,28 @@ def cmd_export(args) -> None:
     course = _course(args)
     print(export.nbgrader_csv(course, course.work / "grades.csv"))
     print(export.status_csv(course, course.assignments(), course.work / "submissions.csv"))
+    print(export.lms_csv(course, course.assignments(), course.work / "lms.csv"))
 
 
 def cmd_demo(args) -> None:
     from . import demo
     demo.run(_course(args), _assignments(_course(args), args.assignments))
+
+
+def cmd_report(args) -> None:
+    from . import report
+    course = _course(args)
+    print(report.generate(course, _assignments(course, args.assignments)))
+
+
+def cmd_formgrader(args) -> None:
+    from . import formgrader
+    formgrader.serve(_course(args), port=args.port)
+
+
+def cmd_check(args) -> int:
+    from . import selfcheck
+    return selfcheck.main(Path(args.notebook))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -68,7 +85,8 @@ def parser() -> argparse.ArgumentParser:
     for verb, func, text in [("release", cmd_release, "regenerate release/ from source/"),
                              ("solutions", cmd_solutions, "regenerate solutions/ from release/ and source/"),
                              ("feedback", cmd_feedback, "write feedback for every graded student"),
-                             ("demo", cmd_demo, "grade the bundled sample class end to end")]:
+                             ("demo", cmd_demo, "grade the bundled sample class end to end"),
+                             ("report", cmd_report, "write the class report (one page per assignment)")]:
         s = sub.add_parser(verb, help=text)
         s.add_argument("assignments", nargs="*", help="default: every assignment")
         s.set_defaults(func=func)
@@ -77,15 +95,21 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--submissions", required=True, help="folder of <student>/<assignment>/*.ipynb")
     g.add_argument("--force", action="store_true", help="regrade submissions already graded")
     g.set_defaults(func=cmd_grade)
-    sub.add_parser("export", help="write grades.csv and submissions.csv").set_defaults(func=cmd_export)
+    sub.add_parser("export", help="write grades.csv, submissions.csv and lms.csv").set_defaults(func=cmd_export)
+    f = sub.add_parser("formgrader", help="serve nbgrader's formgrader for this course on 127.0.0.1")
+    f.add_argument("--port", type=int, default=0, help="default: a free port")
+    f.set_defaults(func=cmd_formgrader)
+    c = sub.add_parser("check", help="a student's self-check: run a notebook's visible tests, list each part")
+    c.add_argument("notebook")
+    c.set_defaults(func=cmd_check)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except CourseError as exc:
         print(f"autograder: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return status or 0

@@ -92,3 +92,6 @@ def run(course: Course, assignments: list[str]) -> None:
     status = export.status_csv(course, assignments, course.work / "submissions.csv")
     print(f"\nsubmissions: {submissions}\nfeedback:    {course.dir_of('feedback')}"
           f"\ngrades:      {grades}\nstatuses:    {status}")
+    from . import report
+    print(f"LMS grades:  {export.lms_csv(course, assignments, course.work / 'lms.csv')}")
+    print(f"\nclass report (open it in a browser): {report.generate(course, assignments)}")

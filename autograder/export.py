@@ -1,16 +1,23 @@
-"""Grades out of the gradebook: nbgrader's own CSV, and one row per submission with its status."""
+"""Grades out of the gradebook: nbgrader's own CSV, one row per submission with its status, and the
+CSV an LMS imports (final scores, late penalties)."""
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+import pandas as pd
+from nbgrader.api import MissingEntry
 from nbgrader.plugins.export import CsvExportPlugin
 
 from . import records
 from .course import Course
+from .late import days_late
 from .nbgrader_api import gradebook_for
 
 STATUS_COLUMNS = ["student", "assignment", "status", "score", "max_score", "reason", "notes", "seconds"]
+# The LMS import: this order never changes; new columns go at the end.
+LMS_COLUMNS = ["student_id", "assignment", "raw_score", "late_penalty", "score", "max_score", "days_late", "status"]
+PENDING = "pending manual grading"
 
 
 def nbgrader_csv(course: Course, dest: Path) -> Path:
@@ -40,3 +47,42 @@ def summary_table(rows: list[records.Record]) -> str:
         lines.append(f"{r.assignment:<22} {r.student:<18} {r.score:>5g}/{r.max_score:<5g}  "
                      f"{r.status:<9} {note[:90]}")
     return "\n".join(lines)
+
+
+def submission_row(submission, record: records.Record | None) -> dict:
+    """One submission as the exports and the report see it: gradebook scores, grader's record.
+
+    A submission with written answers still to grade is PENDING: its score is the autograded part
+    only, not a final grade (and not zero).
+    """
+    status = record.status if record else records.GRADED
+    pending = [g for n in submission.notebooks for g in n.grades
+               if g.needs_manual_grade and status == records.GRADED]
+    raw, penalty = float(submission.score), float(submission.late_submission_penalty or 0)
+    return {"student": submission.student_id, "assignment": submission.assignment.name,
+            "status": PENDING if pending else status,
+            "raw_score": raw, "late_penalty": penalty, "score": raw - penalty,
+            "max_score": float(submission.max_score), "days_late": days_late(submission.total_seconds_late),
+            "pending_points": sum(float(g.max_score) for g in pending),
+            "seconds": record.seconds if record else None,
+            "reason": record.reason if record else "", "notes": " | ".join(record.notes) if record else ""}
+
+
+def submission_table(course: Course, assignment: str) -> pd.DataFrame:
+    """Every submission of one assignment in the gradebook (an empty table if there is none)."""
+    with gradebook_for(course) as gb:
+        try:
+            submissions = gb.assignment_submissions(assignment)
+        except MissingEntry:
+            submissions = []
+        rows = [submission_row(s, records.load(course, assignment, s.student_id)) for s in submissions]
+    columns = ["student", "assignment", "status", "raw_score", "late_penalty", "score", "max_score",
+               "days_late", "pending_points", "seconds", "reason", "notes"]
+    return pd.DataFrame(rows, columns=columns).sort_values("student", ignore_index=True)
+
+
+def lms_csv(course: Course, assignments: list[str], dest: Path) -> Path:
+    """student_id, assignment, raw_score, late_penalty, score, max_score, days_late, status."""
+    table = pd.concat([submission_table(course, a) for a in assignments], ignore_index=True)
+    table.rename(columns={"student": "student_id"})[LMS_COLUMNS].to_csv(dest, index=False)
+    return dest

@@ -44,7 +44,7 @@ def test_failure(cell) -> str:
     """
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return f"{output.get('ename', 'Error')}: {output.get('evalue') or '(the test gave no message)'}"
+            return f"{output.get('ename', 'Error')}: {output.get('evalue') or '(no message)'}"
     for output in cell.get("outputs", []):
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             first = (output.get("text") or "").strip().splitlines()[:1]
