@@ -26,6 +26,18 @@ c.Exchange.root = os.path.join(HERE, "var", "exchange")  # unused (no JupyterHub
 # Per-cell limit while grading; the whole-notebook limit is the autograder's (GradingLimits).
 c.Execute.timeout = 120
 
+# The student's kernel runs in the sandbox (autograder/sandbox.py) and is probed for tampering
+# before each test cell (autograder/guard.py): nbgrader's Execute, replaced by a subclass of it.
+c.Autograde.autograde_preprocessors = [
+    "autograder.guard.GuardedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

@@ -1,20 +1,27 @@
-"""Autograding a folder of submissions with nbgrader, with a record for every student.
+"""Autograding a folder of submissions with nbgrader, several at once, with a record for each.
 
 Layout of a submissions folder: `<student>/<assignment>/<notebook>.ipynb` (and an optional
-`timestamp.txt`, as nbgrader's collect writes it). nbgrader's own autograde drops a student whose
-notebook fails to run ("Removing failed assignment"); here such a student is still in the gradebook,
-with 0 for the autograded cells and the reason in the record.
+`timestamp.txt`, as nbgrader's collect writes it). Each submission is graded in a forked worker
+process with a wall-clock limit: a notebook that hangs, crashes or floods its output takes down only
+its worker. nbgrader's own autograde drops a student whose notebook fails to run ("Removing failed
+assignment"); here that student stays in the gradebook, with 0 for the autograded cells, and the
+record says why. Workers write the gradebook one short transaction at a time (SQLite waits for
+its lock), and only the parent writes the records, so `--jobs N` grades as `--jobs 1` does.
 """
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
+import resource
+import signal
+import subprocess
 import time
 from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
-from . import build, intake, records
+from . import build, intake, records, sandbox
 from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
 from .records import FAILED, GRADED, REJECTED, Record
@@ -22,10 +29,12 @@ from .records import FAILED, GRADED, REJECTED, Record
 # What a failing nbgrader run means, in words a student understands.
 EXPLANATIONS = {
     "DeadKernelError": "the Python kernel died while running the notebook "
-                       "(a crash, os._exit/sys.exit at top level, or memory exhausted)",
+                       "(a crash, os._exit or sys.exit outside a function, or memory exhausted)",
     "CellTimeoutError": "a cell ran longer than the time limit and could not be interrupted",
     "TimeoutError": "a cell ran longer than the time limit",
+    "MemoryError": "the notebook's outputs were too large to record",
 }
+FIRST_UID = 60000
 
 
 def grading_course(course: Course) -> Course:
@@ -33,15 +42,19 @@ def grading_course(course: Course) -> Course:
     return dataclasses.replace(course, release=course.work / "release")
 
 
-def kernel_environment(course: Course) -> None:
+def kernel_environment(course: Course, jobs: int) -> None:
     """What every grading kernel inherits.
 
-    nbgrader scores any stderr output in a test cell as a failure, so library warnings are silenced;
-    a test that checks for a warning turns them on itself.
+    nbgrader scores any stderr output in a test cell as a failure, so library warnings are silenced
+    (a test that checks for a warning turns them on itself). Jobs share the cores: one BLAS/torch
+    thread per job when there are fewer cores than jobs x 2.
     """
     os.environ["EDS_DATA_DIR"] = str(course.data_dir)
     os.environ["PYTHONWARNINGS"] = "ignore"
-    os.environ.setdefault("MPLBACKEND", "agg")
+    os.environ["MPLBACKEND"] = "agg"
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = threads
 
 
 def explain(summary: str) -> str:
@@ -51,7 +64,7 @@ def explain(summary: str) -> str:
     return f"the notebook could not be graded: {summary}"
 
 
-def students_in(submissions: Path, assignment: str) -> list[str]:
+def students_in(submissions: Path) -> list[str]:
     return sorted(p.name for p in submissions.iterdir() if p.is_dir()) if submissions.is_dir() else []
 
 
@@ -76,49 +89,133 @@ def scores(course: Course, assignment: str, student: str) -> tuple[float, float]
         return float(submission.score), float(submission.max_score)
 
 
-def grade_one(course: Course, api, assignment: str, student: str, folder: Path) -> Record:
+def grade_one(course: Course, api, assignment: str, student: str, folder: Path) -> tuple[Record, str]:
+    """Check, stage and autograde one submission; returns its record and nbgrader's log."""
     started = time.monotonic()
-    checked = intake.check(course, assignment, folder)
-    record = Record(student, assignment, GRADED, notes=checked.notes,
-                    timestamp=checked.timestamp, submission_sha256=checked.sha256)
+    limits = sandbox.GradingLimits(config=course.config())
+    checked = intake.check(course, assignment, folder, limits.submission_bytes)
+    record = Record(student, assignment, GRADED, notes=checked.notes, timestamp=checked.timestamp,
+                    submission_sha256=checked.sha256, layers=sandbox.describe_layers(limits))
+    log = ""
     if not checked.ok:
         record.status, record.reason = REJECTED, checked.reason
         zero_autograded(course, assignment, student)
     else:
         intake.stage(course, assignment, folder, student, checked)
         result = api.autograde(assignment, student, force=True, create=True)
+        log = result.get("log", "") + result.get("error", "")
         if not result["success"]:
             record.status, record.reason = FAILED, explain(failure_summary(result))
             zero_autograded(course, assignment, student)
+        working_copy = course.dir_of("autograded") / student / assignment
+        if working_copy.exists() and "user" in sandbox.available_layers():
+            sandbox.give(working_copy, 0)  # back to root: the next kernel on this uid cannot read it
     record.score, record.max_score = scores(course, assignment, student)
     record.seconds = round(time.monotonic() - started, 2)
-    records.save(course, record)
-    return record
+    return record, log
+
+
+def _worker(course: Course, assignment: str, student: str, folder: Path, uid: int, conn) -> None:
+    """Runs in a forked process: one submission, its own process group, its own sandbox uid."""
+    os.setpgrp()
+    os.environ["EDS_SANDBOX_UID"] = str(uid)
+    memory = sandbox.GradingLimits(config=course.config()).memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        conn.send(grade_one(course, api_for(course), assignment, student, folder))
+    except BaseException as exc:  # the worker must report, whatever the notebook did to it
+        conn.send((None, f"{type(exc).__name__}: {exc}"))
+
+
+def _stop(proc, uid: int) -> None:
+    """Kill a worker, its kernel and anything the kernel started (all run as the job's uid)."""
+    for kill in (lambda: os.killpg(proc.pid, signal.SIGKILL),
+                 lambda: subprocess.run(["pkill", "-KILL", "-u", str(uid)], capture_output=True)):
+        try:
+            kill()
+        except (ProcessLookupError, PermissionError, FileNotFoundError):
+            pass
+    proc.join()
+
+
+def _failed(course: Course, assignment: str, student: str, reason: str, seconds: float) -> Record:
+    zero_autograded(course, assignment, student)
+    score, max_score = scores(course, assignment, student)
+    return Record(student, assignment, FAILED, score, max_score, reason=reason, seconds=round(seconds, 2),
+                  submission_sha256=None, layers=sandbox.describe_layers(sandbox.GradingLimits()))
+
+
+def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs: int) -> list[Record]:
+    """Grade `todo` in up to `jobs` workers at once; every submission comes back as a record."""
+    ctx = multiprocessing.get_context("fork")
+    limit = sandbox.GradingLimits(config=course.config()).notebook_seconds
+    pending, running, done = list(todo), {}, []
+    while pending or running:
+        for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
+            student, folder = pending.pop(0)
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, FIRST_UID + slot, child))
+            proc.start()
+            running[slot] = (proc, parent, student, folder, time.monotonic())
+        for slot, (proc, conn, student, folder, started) in list(running.items()):
+            elapsed = time.monotonic() - started
+            if conn.poll():
+                record, log = conn.recv()
+                proc.join()
+                if record is None:
+                    record, log = _failed(course, assignment, student, f"the grader failed on it: {log}", elapsed), log
+            elif not proc.is_alive():
+                record, log = _failed(course, assignment, student, explain("MemoryError"), elapsed), ""
+            elif elapsed > limit:
+                _stop(proc, FIRST_UID + slot)
+                record, log = _failed(course, assignment, student,
+                                      f"the notebook ran longer than {limit} s and was stopped", elapsed), ""
+            else:
+                continue
+            record.submission_sha256 = intake.fingerprint(folder)
+            records.save(course, record)
+            records.write_log(course, record, log)
+            done.append(record)
+            del running[slot]
+        time.sleep(0.05)
+    return done
 
 
 def already_graded(course: Course, assignment: str, student: str, folder: Path) -> bool:
-    """A re-run skips a submission whose record matches the notebook on disk."""
+    """A re-run skips a submission whose record matches the files on disk."""
     previous = records.load(course, assignment, student)
     return previous is not None and previous.submission_sha256 == intake.fingerprint(folder)
 
 
-def grade(course: Course, assignment: str, submissions: Path, force: bool = False) -> list[Record]:
-    """Grade every student folder under `submissions` for one assignment."""
+def prepare(course: Course, assignment: str, jobs: int) -> Course:
+    """The gradebook knows the assignment, the kernels' environment is set, the secrets are locked."""
+    course = grading_course(course)
+    build.release(course, assignment)
+    kernel_environment(course, jobs)
+    work = course.work
+    secrets = [course.source_dir, course.solutions_dir, course.root / "tests", course.dir_of("submitted"),
+               course.dir_of("feedback"), work / "records", work / "logs", work / "release"]
+    secrets += [p for p in [course.root / ".git"] if p.exists()]
+    files = [work / "gradebook.db"]
+    sandbox.protect(secrets, files, traversable=[work, course.dir_of("autograded")])
+    return course
+
+
+def grade(course: Course, assignment: str, submissions: Path, force: bool = False, jobs: int = 1) -> list[Record]:
+    """Grade every student folder under `submissions` for one assignment; records in student order."""
     course.check_assignment(assignment)
     if not submissions.is_dir():
         raise CourseError(f"no submissions folder {submissions}")
-    course = grading_course(course)
-    build.release(course, assignment)
-    kernel_environment(course)
-    api = api_for(course)
-    done = []
-    for student in students_in(submissions, assignment):
+    if jobs < 1:
+        raise CourseError("--jobs must be at least 1")
+    course = prepare(course, assignment, jobs)
+    todo, skipped = [], []
+    for student in students_in(submissions):
+        folder = submissions / student / assignment
         if not STUDENT_ID.match(student):
             print(f"skipped folder {student!r}: not a valid student id")
-            continue
-        folder = submissions / student / assignment
-        if not force and already_graded(course, assignment, student, folder):
-            done.append(records.load(course, assignment, student))
-            continue
-        done.append(grade_one(course, api, assignment, student, folder))
-    return done
+        elif not force and already_graded(course, assignment, student, folder):
+            skipped.append(records.load(course, assignment, student))
+        else:
+            todo.append((student, folder))
+    return sorted(skipped + run_jobs(course, assignment, todo, jobs), key=lambda r: r.student)

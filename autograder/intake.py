@@ -15,6 +15,7 @@ import nbformat
 
 from . import notebooks as nbs
 from .course import Course
+from .normalise import normalise
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Intake:
     ok: bool
     reason: str = ""
     notes: list[str] = field(default_factory=list)
+    notebooks: dict[str, nbformat.NotebookNode] = field(default_factory=dict)
     timestamp: str | None = None
     sha256: str | None = None
 
@@ -40,20 +42,6 @@ def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
     return nb, ""
 
 
-def test_cell_notes(submitted: nbformat.NotebookNode, released: nbformat.NotebookNode) -> list[str]:
-    """What the student did to the locked test cells; nbgrader restores them from the gradebook."""
-    theirs = nbs.cells_by_id(submitted)
-    notes = []
-    for gid, cell in nbs.cells_by_id(released).items():
-        if not nbs.is_test(cell):
-            continue
-        if gid not in theirs:
-            notes.append(f"test cell {gid} was deleted; the original was put back before grading")
-        elif theirs[gid].cell_type != cell.cell_type or theirs[gid].source != cell.source:
-            notes.append(f"test cell {gid} was edited; the original was put back before grading")
-    return notes
-
-
 def fingerprint(folder: Path) -> str | None:
     """Names and bytes of every file handed in: equal fingerprints, equal grades."""
     if not folder.is_dir():
@@ -64,11 +52,15 @@ def fingerprint(folder: Path) -> str | None:
     return digest.hexdigest()
 
 
-def check(course: Course, assignment: str, folder: Path) -> Intake:
+def check(course: Course, assignment: str, folder: Path, max_bytes: int) -> Intake:
     """Is this a gradable submission? Every 'no' comes with the reason the student will read."""
     expected = course.notebook_names(assignment)
     if not folder.is_dir():
         return Intake(False, f"no submission folder for {assignment}")
+    too_big = [p.name for p in folder.glob("*.ipynb") if p.stat().st_size > max_bytes]
+    if too_big:
+        return Intake(False, f"{too_big[0]} is larger than {max_bytes // 1024**2} MB: clear its outputs "
+                             "(Kernel > Restart & Clear Output) and submit again")
     found = _check_contents(course, assignment, folder, expected)
     found.sha256 = fingerprint(folder)
     return found
@@ -83,18 +75,19 @@ def _check_contents(course: Course, assignment: str, folder: Path, expected: lis
             return Intake(False, f"expected {', '.join(missing)} but found {', '.join(others)}: "
                                  "notebooks are graded by name, rename it and submit again")
         return Intake(False, f"no notebook {', '.join(missing)} in the submission")
-    notes = []
+    notes, notebooks = [], {}
     for name in expected:
         nb, problem = _read_notebook(folder / name)
         if nb is None:
             return Intake(False, problem)
-        notes += test_cell_notes(nb, nbs.read(course.release_dir / assignment / name))
+        notebooks[name], changes = normalise(nb, nbs.read(course.release_dir / assignment / name))
+        notes += changes
     extras = sorted(p.name for p in folder.iterdir() if p.name not in expected and p.name != "timestamp.txt")
     if extras:
         notes.append(f"ignored files that are not part of the assignment: {', '.join(extras)}")
     stamp = folder / "timestamp.txt"
     timestamp = stamp.read_text().strip() if stamp.is_file() else None
-    return Intake(True, notes=notes, timestamp=timestamp)
+    return Intake(True, notes=notes, timestamp=timestamp, notebooks=notebooks)
 
 
 def stage(course: Course, assignment: str, folder: Path, student: str, intake: Intake) -> None:
@@ -104,7 +97,7 @@ def stage(course: Course, assignment: str, folder: Path, student: str, intake: I
         shutil.rmtree(dest)
     shutil.copytree(course.release_dir / assignment, dest,
                     ignore=shutil.ignore_patterns("*.ipynb"))
-    for name in course.notebook_names(assignment):
-        shutil.copy2(folder / name, dest / name)
+    for name, nb in intake.notebooks.items():
+        nbs.write(nb, dest / name)
     if intake.timestamp:
         (dest / "timestamp.txt").write_text(intake.timestamp)

@@ -27,6 +27,7 @@ class Record:
     seconds: float = 0.0
     timestamp: str | None = None
     submission_sha256: str | None = None
+    layers: list[str] = field(default_factory=list)
 
 
 def record_path(course: Course, assignment: str, student: str) -> Path:
@@ -40,6 +41,21 @@ def save(course: Course, record: Record) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(record), indent=1))
     tmp.replace(path)
+
+
+def log_path(course: Course, assignment: str, student: str) -> Path:
+    return course.work / "logs" / assignment / f"{student}.log"
+
+
+def write_log(course: Course, record: Record, nbgrader_log: str) -> None:
+    """The grading log of one submission: isolation layers in force, then what nbgrader said."""
+    path = log_path(course, record.assignment, record.student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{record.assignment} / {record.student}: {record.status} {record.score:g}/{record.max_score:g}"
+             f" in {record.seconds:.1f} s", *record.layers, *(f"note: {n}" for n in record.notes)]
+    if record.reason:
+        lines.append(f"reason: {record.reason}")
+    path.write_text("\n".join(lines) + "\n\n" + nbgrader_log)
 
 
 def load(course: Course, assignment: str, student: str) -> Record | None:

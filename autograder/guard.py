@@ -1,0 +1,71 @@
+"""Executing a submission so that the student's code cannot talk its way past the tests.
+
+The tests run in the student's own kernel, so whatever the student's code changed is still in
+force when a test runs. Before every test cell the grader asks the kernel, out of band (a silent
+request answered through `user_expressions`), whether anything that decides a test's outcome was
+replaced: builtins, NumPy's and pandas' comparison helpers, IPython's traceback display, input or
+AST transformers (which could read or rewrite the hidden tests), event hooks, trace functions
+(kernel_probe.py). A test cell run after such a change gets an error output, so nbgrader gives it
+0, and the reason is in the feedback. Test cells run without history, so `In`/`_ih` never hold
+hidden-test source.
+
+This stops the tampering we know of; code that rewrites the kernel's own messaging could still lie,
+which is why the kernel also runs in the sandbox, and why the README states that limit.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Bool
+
+from .notebooks import is_test
+from .sandbox import SandboxKernelManager
+
+PROBE_SOURCE = (Path(__file__).parent / "kernel_probe.py").read_text()
+
+
+def probe_expression(function: str, argument) -> str:
+    """An expression that defines the probe afresh in a private namespace and calls it."""
+    return f"(lambda ns: (exec({PROBE_SOURCE!r}, ns), ns[{function!r}]({argument!r}))[1])({{}})"
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute, with the kernel in the sandbox and the probe before each test cell."""
+
+    guard = Bool(True, help="probe the kernel for tampering before each test cell").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxKernelManager
+        super().__init__(*args, **kwargs)
+        self._baseline = None
+
+    async def _ask(self, expression: str) -> str | None:
+        reply = await self.async_wait_for_reply(self.kc.execute(
+            "", silent=True, store_history=False, user_expressions={"r": expression}))
+        value = (reply or {}).get("content", {}).get("user_expressions", {}).get("r", {})
+        return value.get("data", {}).get("text/plain") if value.get("status") == "ok" else None
+
+    async def _tampering(self) -> str | None:
+        found = await self._ask(probe_expression("probe", self._baseline))
+        if found is None:
+            return "the kernel did not answer the grader's integrity check"
+        return None if found.strip() == "[]" else found
+
+    async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count=None,
+                                 store_history: bool = True) -> NotebookNode:
+        if not self.guard:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self._baseline is None:  # before any of the student's code has run
+            self._baseline = ast.literal_eval(await self._ask(probe_expression("baseline", None)) or "None")
+        if not (cell.cell_type == "code" and is_test(cell)):
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        problem = await self._tampering()
+        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history=False)
+        if problem:
+            cell.outputs.append(NotebookNode(output_type="error", ename="TamperingDetected",
+                                             evalue=f"this test was not trusted: {problem}",
+                                             traceback=[f"TamperingDetected: {problem}"]))
+        return cell

@@ -1,0 +1,165 @@
+"""The student's kernel, run with less than the grader's rights.
+
+nbgrader starts the kernel as the grader, with the grader's files, network and memory. Here the
+kernel command is wrapped, one layer at a time, in what this machine allows:
+
+- limits:     prlimit caps memory, processes (no fork bomb), file size and CPU time;
+- network:    unshare --net gives the kernel a network namespace with no interface but loopback;
+- tmp:        in a mount namespace, /tmp, /var/tmp and /dev/shm are private, empty and small;
+- user:       setpriv drops to an unprivileged uid that owns only its working copy, so the
+              course's sources, the gradebook and other students' work (kept 0700) are unreadable.
+
+The kernel talks over Unix sockets (IPC transport): TCP cannot cross the network namespace. Each
+layer that is missing (not root, no namespaces in a container) is left out and said in the log.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Integer, Unicode
+from traitlets.config import Configurable
+
+KERNEL_ROOT = Path("/run/eds-kernels")
+KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "EDS_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONWARNINGS",
+                    "MPLBACKEND", "EDS_SANDBOX_UID")
+
+
+class GradingLimits(Configurable):
+    """What one notebook may use (set them in nbgrader_config.py as c.GradingLimits.<name>)."""
+
+    memory_bytes = Integer(6 * 1024**3, help="address space of the kernel").tag(config=True)
+    processes = Integer(256, help="processes and threads of the sandbox uid (no fork bomb)").tag(config=True)
+    file_bytes = Integer(256 * 1024**2, help="largest file the kernel may write").tag(config=True)
+    cpu_seconds = Integer(900, help="CPU time of the kernel").tag(config=True)
+    open_files = Integer(1024).tag(config=True)
+    notebook_seconds = Integer(900, help="wall-clock time to grade one submission").tag(config=True)
+    submission_bytes = Integer(50 * 1024**2, help="largest notebook accepted").tag(config=True)
+
+
+def _runs(cmd: list[str]) -> bool:
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def available_layers() -> tuple[str, ...]:
+    """The isolation layers this machine can set, probed once per process."""
+    layers = []
+    if shutil.which("prlimit"):
+        layers.append("limits")
+    root = os.geteuid() == 0
+    if root and shutil.which("unshare") and _runs(["unshare", "--net", "--mount", "true"]):
+        layers += ["network", "tmp"]
+    if root and shutil.which("setpriv"):
+        layers.append("user")
+    return tuple(layers)
+
+
+def missing_layers() -> list[str]:
+    return [layer for layer in ("limits", "network", "tmp", "user") if layer not in available_layers()]
+
+
+def describe_layers(limits: GradingLimits) -> list[str]:
+    """One line per layer, for the grading log of every submission."""
+    text = {
+        "limits": f"limits: memory {limits.memory_bytes // 1024**2} MiB, {limits.processes} processes, "
+                  f"files {limits.file_bytes // 1024**2} MiB, CPU {limits.cpu_seconds} s",
+        "network": "network: none (own network namespace)",
+        "tmp": "tmp: private /tmp, /var/tmp, /dev/shm",
+        "user": "user: unprivileged uid owning only its working copy",
+    }
+    return ([f"isolation {text[layer]}" for layer in available_layers()]
+            + [f"isolation MISSING {layer}: not possible on this machine" for layer in missing_layers()])
+
+
+def sandbox_uid() -> int:
+    """Parallel jobs get distinct uids, so that their process limits and files stay apart."""
+    return int(os.environ.get("EDS_SANDBOX_UID", "60000"))
+
+
+def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimits) -> list[str]:
+    """The kernel command inside every available layer (outermost first)."""
+    prefix: list[str] = []
+    if "limits" in layers:
+        prefix += ["prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
+                   f"--fsize={limits.file_bytes}", f"--cpu={limits.cpu_seconds}",
+                   f"--nofile={limits.open_files}", "--"]
+    if "network" in layers:
+        mounts = ("mount -t tmpfs -o size=256m,mode=1777 tmpfs /tmp && "
+                  "mount -t tmpfs -o size=64m,mode=1777 tmpfs /var/tmp && "
+                  "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && "
+                  "{ [ ! -d /run/lock ] || mount -t tmpfs -o size=1m,mode=1777 tmpfs /run/lock; } && exec \"$@\"")
+        prefix += ["unshare", "--net", "--mount", "--", "sh", "-c", mounts, "sandbox"]
+    if "user" in layers:
+        prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
+    return prefix + cmd
+
+
+def give(path: Path, uid: int) -> None:
+    """Hand a working copy to a uid, readable by no other (other students' kernels included)."""
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+    os.chown(path, uid, uid)
+    os.chmod(path, 0o700)
+
+
+def protect(folders: list[Path], files: list[Path], traversable: list[Path]) -> None:
+    """Make the course's secrets unreadable to the sandbox uids: root-only folders and files.
+
+    Missing folders are made first, so that what grading writes into them later is covered too.
+    `traversable` folders (the working folder, autograded/) may be crossed to reach a working
+    copy, but not listed.
+    """
+    if "user" not in available_layers():
+        return
+    for path in traversable + folders:
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o711 if path in traversable else 0o700)
+    for path in files:
+        if path.exists():
+            os.chmod(path, 0o600)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel inside `wrap` and over IPC."""
+
+    transport = Unicode("ipc")
+
+    async def _async_pre_start_kernel(self, **kw):
+        layers = available_layers()
+        uid = sandbox_uid()
+        if "user" in layers:
+            KERNEL_ROOT.mkdir(mode=0o711, exist_ok=True)
+            home = KERNEL_ROOT / uuid.uuid4().hex[:12]
+            home.mkdir(mode=0o700)
+            self.connection_file = str(home / "kernel.json")
+            self.ip = str(home / "ipc")
+            os.chown(home, uid, uid)
+        else:
+            home = Path(kw.get("cwd") or ".").resolve()
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        if "user" in layers:
+            os.chown(self.connection_file, uid, uid)
+            if kw.get("cwd"):
+                give(Path(kw["cwd"]), uid)
+        kw["env"] = {k: v for k, v in kw.get("env", os.environ).items() if k in KEPT_ENVIRONMENT}
+        kw["env"].update(HOME=str(home), MPLCONFIGDIR=str(home / ".matplotlib"),
+                         IPYTHONDIR=str(home / ".ipython"), PYTHONNOUSERSITE="1")
+        return wrap(kernel_cmd, layers, uid, GradingLimits(config=self.config)), kw
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        home = Path(self.connection_file).parent
+        if home.parent == KERNEL_ROOT:
+            shutil.rmtree(home, ignore_errors=True)
