@@ -87,3 +87,8 @@ def graded(tmp_path_factory):
             _RUNS[assignment] = GradedRun(assignment, tmp_path_factory.mktemp(assignment))
         return _RUNS[assignment]
     return get
+
+
+# The graded toy class (tests/toycourse.py), registered here so that it is graded once per worker
+# for every module that uses it, not once per module.
+from toycourse import toy_run  # noqa: E402,F401

@@ -8,14 +8,15 @@ import pytest
 
 from autograder import report
 
-from toycourse import TOY, toy_run  # noqa: F401 (a fixture)
+from toycourse import TOY
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"),
+              pytest.mark.xdist_group("toy")]   # one graded toy class per worker
 
 
 @pytest.fixture(scope="module")

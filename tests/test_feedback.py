@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from bs4 import BeautifulSoup
 
 from autograder import notebooks as nbs
 from autograder.course import REPO
 from autograder.feedback_filters import render_maths, split_hint
 
-from toycourse import TOY, toy_run  # noqa: F401 (a fixture)
+from toycourse import TOY
+
+pytestmark = pytest.mark.xdist_group("toy")   # one graded toy class per worker
 
 STUDENTS = ["ada", "ben", "cleo", "eve", "finn", "ivy", "jon"]
 

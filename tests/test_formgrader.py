@@ -11,7 +11,9 @@ import requests
 from autograder import formgrader, grading
 from autograder.nbgrader_api import gradebook_for
 
-from toycourse import TOY, toy_run  # noqa: F401 (a fixture)
+from toycourse import TOY
+
+pytestmark = pytest.mark.xdist_group("toy")   # one graded toy class per worker
 
 START_TIMEOUT = 90   # a ceiling on waiting for the server, not a speed assertion
 

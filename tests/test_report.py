@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 
+import pytest
 from bs4 import BeautifulSoup
 
 from autograder import export, report
 from autograder.course import Course
 
 from conftest import autograder
-from toycourse import TOY, make_toy_course, toy_run  # noqa: F401 (a fixture)
+from toycourse import TOY, make_toy_course
+
+pytestmark = pytest.mark.xdist_group("toy")   # one graded toy class per worker
 
 
 def report_page(run) -> BeautifulSoup:
