@@ -34,7 +34,12 @@ EXPLANATIONS = {
     "TimeoutError": "a cell ran longer than the time limit",
     "MemoryError": "the notebook's outputs were too large to record",
 }
-FIRST_UID = 60000
+
+
+def job_uid(slot: int) -> int:
+    """A uid no other grading run on this machine uses at the same time (its pid is unique), so
+    that killing what a job left behind never touches another run's kernels."""
+    return 200_000 + os.getpid() * 16 + slot
 
 
 def grading_course(course: Course) -> Course:
@@ -127,15 +132,20 @@ def _worker(course: Course, assignment: str, student: str, folder: Path, uid: in
         conn.send((None, f"{type(exc).__name__}: {exc}"))
 
 
+def _reap(uid: int) -> None:
+    """Kill whatever a kernel left running under its job's uid (a fork bomb's sleepers)."""
+    if "user" in sandbox.available_layers():
+        subprocess.run(["pkill", "-KILL", "-u", str(uid)], capture_output=True)
+
+
 def _stop(proc, uid: int) -> None:
-    """Kill a worker, its kernel and anything the kernel started (all run as the job's uid)."""
-    for kill in (lambda: os.killpg(proc.pid, signal.SIGKILL),
-                 lambda: subprocess.run(["pkill", "-KILL", "-u", str(uid)], capture_output=True)):
-        try:
-            kill()
-        except (ProcessLookupError, PermissionError, FileNotFoundError):
-            pass
+    """Kill a worker, its kernel and anything the kernel started."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
     proc.join()
+    _reap(uid)
 
 
 def _failed(course: Course, assignment: str, student: str, reason: str, seconds: float) -> Record:
@@ -154,7 +164,7 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
         for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
             student, folder = pending.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, FIRST_UID + slot, child))
+            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, job_uid(slot), child))
             proc.start()
             running[slot] = (proc, parent, student, folder, time.monotonic())
         for slot, (proc, conn, student, folder, started) in list(running.items()):
@@ -167,11 +177,12 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
             elif not proc.is_alive():
                 record, log = _failed(course, assignment, student, explain("MemoryError"), elapsed), ""
             elif elapsed > limit:
-                _stop(proc, FIRST_UID + slot)
+                _stop(proc, job_uid(slot))
                 record, log = _failed(course, assignment, student,
                                       f"the notebook ran longer than {limit} s and was stopped", elapsed), ""
             else:
                 continue
+            _reap(job_uid(slot))
             record.submission_sha256 = intake.fingerprint(folder)
             records.save(course, record)
             records.write_log(course, record, log)

@@ -14,10 +14,10 @@ which is why the kernel also runs in the sandbox, and why the README states that
 """
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 from nbformat import NotebookNode
+from nbclient.util import run_sync
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
@@ -40,7 +40,17 @@ class GuardedExecute(Execute):
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
-        self._baseline = None
+
+    async def async_start_new_kernel_client(self):
+        """A kernel that dies while starting (rare, seen under heavy load) is started once more."""
+        try:
+            return await super().async_start_new_kernel_client()
+        except RuntimeError as exc:
+            if "died before replying" not in str(exc):
+                raise
+        self.km = self.create_kernel_manager()
+        await self.async_start_new_kernel()
+        return await super().async_start_new_kernel_client()
 
     async def _ask(self, expression: str) -> str | None:
         reply = await self.async_wait_for_reply(self.kc.execute(
@@ -49,7 +59,7 @@ class GuardedExecute(Execute):
         return value.get("data", {}).get("text/plain") if value.get("status") == "ok" else None
 
     async def _tampering(self) -> str | None:
-        found = await self._ask(probe_expression("probe", self._baseline))
+        found = await self._ask(probe_expression("probe", None))
         if found is None:
             return "the kernel did not answer the grader's integrity check"
         return None if found.strip() == "[]" else found
@@ -58,8 +68,6 @@ class GuardedExecute(Execute):
                                  store_history: bool = True) -> NotebookNode:
         if not self.guard:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        if self._baseline is None:  # before any of the student's code has run
-            self._baseline = ast.literal_eval(await self._ask(probe_expression("baseline", None)) or "None")
         if not (cell.cell_type == "code" and is_test(cell)):
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         problem = await self._tampering()
@@ -69,3 +77,7 @@ class GuardedExecute(Execute):
                                              evalue=f"this test was not trusted: {problem}",
                                              traceback=[f"TamperingDetected: {problem}"]))
         return cell
+
+    # nbclient binds its synchronous entry points to its own coroutines: point them at ours.
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+    execute_cell = run_sync(async_execute_cell)

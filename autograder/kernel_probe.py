@@ -5,6 +5,8 @@ lives in the installed packages, a replacement written in the notebook does not.
 """
 import sys
 
+from IPython import get_ipython
+
 WATCHED = {
     "builtins": ("abs", "all", "any", "bool", "float", "int", "isinstance", "issubclass", "len", "list",
                  "max", "min", "print", "range", "repr", "round", "set", "sorted", "str", "sum", "tuple",
@@ -18,28 +20,26 @@ WATCHED = {
 
 
 def is_library(obj) -> bool:
-    """Built in, a class, a ufunc, or Python code from an installed package: not the notebook's."""
+    """Built in, a class, a ufunc, or code from an installed package: not written in the notebook."""
     if isinstance(obj, type) or type(obj).__name__ in ("builtin_function_or_method", "ufunc",
-                                                      "_ArrayFunctionDispatcher"):
+                                                      "_ArrayFunctionDispatcher", "method-wrapper"):
         return True
     code = getattr(getattr(obj, "__func__", obj), "__code__", None)
-    filename = getattr(code, "co_filename", "") or ""
+    if code is not None:
+        filename = code.co_filename or ""
+    else:  # an instance (an AST transformer, a callable object): judge its class's module
+        filename = getattr(sys.modules.get(type(obj).__module__), "__file__", "") or ""
     return "/lib/python" in filename or "site-packages" in filename
 
 
-def hooks(shell) -> tuple[int, int]:
-    """How many input transformers and event callbacks IPython has: more later means added ones."""
-    return (len(shell.input_transformers_cleanup) + len(shell.input_transformers_post),
-            sum(len(callbacks) for callbacks in shell.events.callbacks.values()))
+def hooks(shell) -> list:
+    """Everything IPython calls around a cell: input and AST transformers, event callbacks."""
+    return [*shell.input_transformers_cleanup, *shell.input_transformers_post, *shell.ast_transformers,
+            *(cb for callbacks in shell.events.callbacks.values() for cb in callbacks)]
 
 
-def baseline(_=None):
-    """The hook counts before any of the student's code has run."""
-    return hooks(get_ipython())  # noqa: F821 (defined in the kernel)
-
-
-def probe(baseline):
-    shell = get_ipython()  # noqa: F821 (defined in the kernel)
+def probe(_=None) -> list:
+    shell = get_ipython()
     found = [f"{module}.{name} was replaced"
              for module, names in WATCHED.items() if module in sys.modules
              for name in names
@@ -48,8 +48,6 @@ def probe(baseline):
         found.append("a trace or profile function was set")
     if not is_library(shell.showtraceback):
         found.append("IPython's traceback display was replaced")
-    if shell.ast_transformers:
-        found.append("AST transformers were added")
-    if baseline is not None and tuple(hooks(shell)) != tuple(baseline):
-        found.append("input transformers or event callbacks were added")
+    if not all(is_library(hook) for hook in hooks(shell)):
+        found.append("input or AST transformers, or event callbacks, were added by the notebook")
     return found

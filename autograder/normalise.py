@@ -44,23 +44,34 @@ def drop_foreign_metadata(nb: NotebookNode, released: NotebookNode) -> list[str]
 
 
 def restore_order(nb: NotebookNode, released: NotebookNode) -> list[str]:
-    """Graded cells back in the course's order, each followed by the cells the student put after it."""
-    order = [gid for gid in nbs.cells_by_id(released)]
+    """Locked test cells back after the graded cell they follow in the assignment.
+
+    Only test cells move (students may not move them); the student's own cells stay where they are.
+    """
+    order = list(nbs.cells_by_id(released))
     found = [nbs.grade_id(c) for c in nb.cells if nbs.grade_id(c) in order]
     if found == [gid for gid in order if gid in found]:
         return []
-    groups: dict[str | None, list[NotebookNode]] = {None: []}
-    current = None
-    for cell in nb.cells:
-        if nbs.grade_id(cell) in order:
-            current = nbs.grade_id(cell)
-            groups[current] = []
-        groups[current].append(cell)
-    nb.cells = groups[None] + [cell for gid in order for cell in groups.get(gid, [])]
-    return ["graded cells had been moved; the assignment's order was put back before grading"]
+    theirs = nbs.cells_by_id(nb)
+    for before, gid in zip(order, order[1:]):
+        cell = theirs.get(gid)
+        if cell is not None and nbs.is_test(cell) and before in theirs:
+            nb.cells.remove(cell)
+            nb.cells.insert(nb.cells.index(theirs[before]) + 1, cell)
+    return ["test cells had been moved; the assignment's order was put back before grading"]
+
+
+def restore_test_cell_types(nb: NotebookNode, released: NotebookNode) -> None:
+    """A test cell turned into markdown would never run (and so never fail): make it code again."""
+    originals = nbs.cells_by_id(released)
+    for i, cell in enumerate(nb.cells):
+        gid = nbs.grade_id(cell)
+        if gid in originals and nbs.is_test(originals[gid]) and cell.cell_type != originals[gid].cell_type:
+            nb.cells[i] = copy.deepcopy(originals[gid])
 
 
 def normalise(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNode, list[str]]:
     nb = copy.deepcopy(submitted)
     notes = test_cell_notes(nb, released) + drop_foreign_metadata(nb, released)
+    restore_test_cell_types(nb, released)
     return nb, notes + restore_order(nb, released)

@@ -29,7 +29,7 @@ from traitlets.config import Configurable
 KERNEL_ROOT = Path("/run/eds-kernels")
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "EDS_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONWARNINGS",
-                    "MPLBACKEND", "EDS_SANDBOX_UID")
+                    "MPLBACKEND", "EDS_SANDBOX_UID", "NBGRADER_EXECUTION")
 
 
 class GradingLimits(Configurable):
@@ -149,6 +149,9 @@ class SandboxKernelManager(AsyncKernelManager):
         else:
             home = Path(kw.get("cwd") or ".").resolve()
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        # The kernel's own stderr (IPython's start-up chatter) goes to a file of its own, not into
+        # the grader's output.
+        kw["stderr"] = kw["stdout"] = open(home / "kernel.log", "ab")
         if "user" in layers:
             os.chown(self.connection_file, uid, uid)
             if kw.get("cwd"):

@@ -1,0 +1,170 @@
+"""Hostile and broken submissions of the toy assignment, each with the outcome the grader owes it.
+
+The toy has two autograded parts: `double` (test_double, 3 points) and `mean_of` (test_mean,
+2 points). Each case rewrites the reference submission; `expect` is (status, autograded score),
+with None where the score depends on a layer this machine may lack (then the test says which).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import nbformat
+
+from autograder import notebooks as nbs
+
+RIGHT_DOUBLE = "def double(x):\n    return 2 * np.asarray(x)\n"
+RIGHT_MEAN = "def mean_of(values):\n    return float(np.mean(values))\n"
+WRONG_BOTH = "def double(x):\n    return x\n\ndef mean_of(values):\n    return 0.0\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable  # (solution notebook, course root) -> notebook, or raw bytes for a broken file
+    status: str
+    score: float | None
+    layer: str | None = None  # the isolation layer this outcome relies on
+
+
+def answer(gid: str, source: str):
+    """Replace one answer cell of the solution ({root} stands for the course's folder)."""
+    def make(nb, root):
+        nb = nbformat.from_dict(nb)
+        nbs.cells_by_id(nb)[gid].source = source.replace("{root}", str(root))
+        return nb
+    return make
+
+
+def mean_if_blocked(action: str):
+    """mean_of is right only if `action` (reading, writing, connecting) raises OSError."""
+    return answer("answer_mean", "import numpy as np\ndef mean_of(values):\n    try:\n"
+                  + "".join(f"        {line}\n" for line in action.splitlines())
+                  + "        return -1.0\n    except OSError:\n        return float(np.mean(values))\n")
+
+
+def edit(transform):
+    def make(nb, root):
+        nb = nbformat.from_dict(nb)
+        transform(nb, root)
+        return nb
+    return make
+
+
+def tamper(patch: str):
+    """Wrong answers, plus a patch in the first code cell that would make the tests pass."""
+    def transform(nb, root):
+        nb.cells[1].source += "\n" + patch
+        nbs.cells_by_id(nb)["answer_double"].source = "def double(x):\n    return x\n"
+        nbs.cells_by_id(nb)["answer_mean"].source = "def mean_of(values):\n    return float(np.sum(values))\n"
+    return edit(transform)
+
+
+def _reorder(nb, root):
+    cells = nbs.cells_by_id(nb)
+    nb.cells.remove(cells["test_mean"])
+    nb.cells.insert(1, cells["test_mean"])
+
+
+def _tests_edited_answers_wrong(nb, root):
+    cells = nbs.cells_by_id(nb)
+    cells["test_double"].source, cells["test_mean"].source = "pass", "assert True"
+    cells["answer_double"].source, cells["answer_mean"].source = WRONG_BOTH, "pass"
+
+
+def _cell_type_changed(nb, root):
+    cells = nbs.cells_by_id(nb)
+    cells["test_mean"].cell_type = "markdown"
+    cells["test_mean"].pop("outputs"), cells["test_mean"].pop("execution_count")
+    cells["answer_mean"].source = "def mean_of(values):\n    return 0.0\n"
+
+
+def _injected(nb, root):
+    bonus = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
+        "grade": True, "solution": False, "locked": True, "points": 100, "grade_id": "bonus",
+        "schema_version": 3}})
+    copy = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": dict(nbs.meta(nb.cells[3]))})
+    nb.cells += [bonus, copy]
+    for cell in nb.cells:
+        cell.pop("id", None)
+
+
+def _prefilled(nb, root):
+    cells = nbs.cells_by_id(nb)
+    cells["answer_double"].source, cells["answer_mean"].source = "def double(x):\n    return x\n", "pass"
+    for gid in ("test_double", "test_mean"):
+        cells[gid].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "3"}, execution_count=1)]
+
+
+def _oversized(nb, root):
+    nb.cells.append(nbformat.v4.new_markdown_cell("x" * 3_000_000))
+
+
+def _nbformat3(nb, root):
+    return b'{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}'
+
+
+CASES = [
+    # time
+    Case("loop-interruptible", answer("answer_mean", "while True:\n    pass"), "graded", 3),
+    Case("loop-ignores-sigint", answer("answer_mean", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                       "while True:\n    pass"), "failed", 0),
+    Case("sleep-in-tested-function", answer("answer_double", "import time\ndef double(x):\n    time.sleep(600)"),
+         "graded", 2),
+    # crashes
+    Case("os-exit", answer("answer_mean", "import os\nos._exit(3)"), "failed", 0),
+    Case("sys-exit", answer("answer_mean", "import sys\nsys.exit(3)"), "graded", 3),
+    Case("segfault", answer("answer_mean", "import ctypes\nctypes.string_at(0)"), "failed", 0),
+    Case("memory-hog", answer("answer_mean", "hog = bytearray(8 * 1024**3)\n" + RIGHT_MEAN), "graded", 3,
+         layer="limits"),
+    Case("fork-bomb", answer("answer_mean", "import os, time\nfor _ in range(100000):\n    try:\n"
+                             "        if os.fork() == 0:\n            time.sleep(20)\n            os._exit(0)\n"
+                             "    except OSError:\n        break\n" + RIGHT_MEAN), "graded", 5, layer="limits"),
+    # the outside world
+    Case("network", answer("answer_mean", "import errno, socket\ndef mean_of(values):\n    try:\n"
+                           "        socket.create_connection(('127.0.0.1', 9), timeout=2)\n    except OSError as e:\n"
+                           "        if e.errno == errno.ENETUNREACH:\n            return float(np.mean(values))\n"
+                           "    return -1.0\n"), "graded", 5, layer="network"),
+    Case("read-source", mean_if_blocked("open('{root}/source/99-toy/99-toy.ipynb').read()"), "graded", 5,
+         layer="user"),
+    Case("read-gradebook", mean_if_blocked("open('{root}/var/gradebook.db', 'rb').read()"), "graded", 5,
+         layer="user"),
+    Case("read-other-student", mean_if_blocked("open('{root}/var/submitted/aaa-reference/99-toy/99-toy.ipynb').read()"),
+         "graded", 5, layer="user"),
+    Case("write-outside", mean_if_blocked("open('{root}/source/planted.py', 'w').write('x')"), "graded", 5,
+         layer="user"),
+    Case("write-tmp", mean_if_blocked("open('/tmp/eds-planted', 'w').write('x')\nraise OSError('tmp is private')"),
+         "graded", 5, layer="tmp"),
+    Case("huge-output", answer("answer_mean", "for _ in range(200):\n    print('x' * 100_000)\n" + RIGHT_MEAN),
+         "graded", 5),
+    Case("huge-file", mean_if_blocked("open('big.bin', 'wb').write(bytes(400 * 1024**2))"), "graded", 5,
+         layer="limits"),
+    # files
+    Case("corrupt-json", lambda nb, root: b"{ not json", "rejected", 0),
+    Case("nbformat-3", _nbformat3, "rejected", 0),
+    Case("not-a-notebook-schema", lambda nb, root: b'{"nbformat": 4, "nbformat_minor": 4, "cells": 7}',
+         "rejected", 0),
+    Case("oversized", edit(_oversized), "rejected", 0),
+    # cells
+    Case("tests-edited-answers-wrong", edit(_tests_edited_answers_wrong), "graded", 0),
+    Case("test-cell-type-changed", edit(_cell_type_changed), "graded", 3),
+    Case("tests-reordered", edit(_reorder), "graded", 5),
+    Case("injected-grade-cells", edit(_injected), "graded", 5),
+    Case("prefilled-outputs", edit(_prefilled), "graded", 0),
+    # tampering
+    Case("patch-numpy", tamper("np.array_equal = lambda *a, **k: True"), "graded", 0),
+    Case("patch-builtins-right-answers", edit(lambda nb, root: nb.cells[1].__setitem__(
+        "source", nb.cells[1].source + "\nimport builtins\nbuiltins.abs = lambda x: 0")), "graded", 0),
+    Case("patch-numpy-testing", tamper("import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+                                       "np.array_equal = lambda *a, **k: True"), "graded", 0),
+    Case("patch-traceback-display", tamper("get_ipython().showtraceback = lambda *a, **k: None"), "graded", 0),
+    Case("input-transformer-empties-tests", tamper(
+        "get_ipython().input_transformers_cleanup.append(lambda lines: [] if 'HIDDEN' in ''.join(lines) or "
+        "'assert' in ''.join(lines) else lines)"), "graded", 0),
+    Case("reads-hidden-tests-from-history", answer("answer_mean", "def mean_of(values):\n"
+         "    import re\n    seen = ' '.join(get_ipython().user_ns.get('_ih', [])[-2:])\n"
+         "    found = re.findall(r'== ([0-9.]+)', seen)\n    return float(found[-1]) if found else 0.0\n"),
+         "graded", 3),
+    Case("hook-reads-hidden-tests", tamper("get_ipython().events.register('pre_run_cell', lambda info: None)"),
+         "graded", 0),
+]

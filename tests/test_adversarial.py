@@ -1,0 +1,117 @@
+"""The adversarial suite: every hostile or broken submission gets its score and its reason, the
+batch goes on, and no other grade is touched (issue 3's threat model, on the toy course)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder import grading, notebooks as nbs, records, sandbox
+from autograder.course import Course
+
+from hostile import CASES
+from toycourse import TOY, make_toy_course
+
+TEST_LIMITS = """
+c.Execute.timeout = 10
+c.GradingLimits.notebook_seconds = 150
+c.GradingLimits.submission_bytes = 2 * 1024**2
+"""
+LAYERS = sandbox.available_layers()
+RUNNABLE = [case for case in CASES if case.layer is None or case.layer in LAYERS]
+
+
+def build_class(course: Course, out: Path) -> None:
+    name = f"{TOY}.ipynb"
+    solution = nbs.read(course.solutions_dir / TOY / name)
+    nbs.write(solution, out / "aaa-reference" / TOY / name)
+    for case in RUNNABLE:
+        made = case.make(solution, course.root)
+        path = out / case.name / TOY / name
+        if isinstance(made, bytes):
+            path.parent.mkdir(parents=True)
+            path.write_bytes(made)
+        else:
+            nbs.write(made, path)
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    course = make_toy_course(root)
+    with (root / "nbgrader_config.py").open("a") as fh:
+        fh.write(TEST_LIMITS)
+    build_class(course, root / "subs")
+    rows = {r.student: r for r in grading.grade(course, TOY, root / "subs", jobs=2)}
+    return course, rows
+
+
+def test_the_suite_is_large_enough():
+    assert len(CASES) >= 25
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_submission_gets_its_outcome(case, hostile_run):
+    if case not in RUNNABLE:
+        pytest.skip(f"isolation layer '{case.layer}' is not available here ({', '.join(sandbox.missing_layers())} missing)")
+    _, rows = hostile_run
+    record = rows[case.name]
+    assert (record.status, record.score) == (case.status, case.score), record
+    if case.status != "graded":
+        assert record.reason, "a submission that was not graded must say why"
+
+
+def test_the_reference_submission_is_untouched(hostile_run):
+    _, rows = hostile_run
+    assert (rows["aaa-reference"].status, rows["aaa-reference"].score) == ("graded", 5)
+
+
+def test_nothing_was_planted_outside(hostile_run):
+    course, _ = hostile_run
+    assert not (course.root / "source" / "planted.py").exists()
+    if "tmp" in LAYERS:
+        assert not Path("/tmp/eds-planted").exists()
+
+
+def test_tampering_is_explained_in_the_graded_notebook(hostile_run):
+    course, rows = hostile_run
+    folder = grading.grading_course(course).dir_of("autograded") / "patch-builtins-right-answers" / TOY
+    errors = [o for c in nbs.read(folder / f"{TOY}.ipynb").cells for o in c.get("outputs", [])
+              if o.get("ename") == "TamperingDetected"]
+    assert errors and "builtins.abs was replaced" in errors[0]["evalue"]
+
+
+def test_every_log_lists_the_isolation_layers(hostile_run):
+    course, rows = hostile_run
+    work = grading.grading_course(course)
+    for student in rows:
+        log = records.log_path(work, TOY, student).read_text()
+        assert log.count("isolation ") == 4, student
+        assert ("MISSING" in log) == bool(sandbox.missing_layers())
+
+
+def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
+    """Same class, --jobs 1 and --jobs 2: the same scores, cell by cell."""
+    from autograder.nbgrader_api import gradebook_for
+    results = []
+    for jobs in (1, 2):
+        root = tmp_path / f"jobs{jobs}"
+        course = make_toy_course(root)
+        build_class_small(course, root / "subs")
+        grading.grade(course, TOY, root / "subs", jobs=jobs)
+        with gradebook_for(grading.grading_course(course)) as gb:
+            results.append(sorted((g.student.id, g.name, g.score) for a in gb.assignments for s in a.submissions
+                                  for n in s.notebooks for g in n.grades
+                                  for _ in [setattr(g, "student", s.student)] ))
+    assert results[0] == results[1]
+
+
+def build_class_small(course: Course, out: Path) -> None:
+    """Four students with different scores: enough to show that order does not matter."""
+    name = f"{TOY}.ipynb"
+    solution = nbs.read(course.solutions_dir / TOY / name)
+    for case in [c for c in CASES if c.name in ("sys-exit", "tests-reordered", "patch-numpy", "corrupt-json")]:
+        made = case.make(solution, course.root)
+        path = out / case.name / TOY / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(made) if isinstance(made, bytes) else nbs.write(made, path)
