@@ -27,7 +27,7 @@ solutions: setup  ## regenerate solutions/ from release/ and source/
 
 grade: setup  ## autograde SUBMISSIONS/<student>/<A>/ for assignment A
 	@test -n "$(A)" || { echo "usage: make grade A=<assignment> SUBMISSIONS=<folder>"; exit 2; }
-	$(PY) -m autograder grade $(A) --submissions $(SUBMISSIONS)
+	$(PY) -m autograder grade $(A) --submissions $(SUBMISSIONS) --jobs $(JOBS)
 
 feedback: setup  ## write feedback for every graded submission
 	$(PY) -m autograder feedback $(A)

@@ -37,7 +37,7 @@ def cmd_solutions(args) -> None:
 def cmd_grade(args) -> None:
     from . import export, grading
     course = _course(args)
-    rows = grading.grade(course, args.assignment, Path(args.submissions), force=args.force)
+    rows = grading.grade(course, args.assignment, Path(args.submissions), force=args.force, jobs=args.jobs)
     print(export.summary_table(rows))
 
 
@@ -58,7 +58,7 @@ def cmd_export(args) -> None:
 
 def cmd_demo(args) -> None:
     from . import demo
-    demo.run(_course(args), _assignments(_course(args), args.assignments))
+    demo.run(_course(args), _assignments(_course(args), args.assignments), jobs=args.jobs)
 
 
 def cmd_report(args) -> None:
@@ -90,10 +90,13 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(verb, help=text)
         s.add_argument("assignments", nargs="*", help="default: every assignment")
         s.set_defaults(func=func)
+        if verb == "demo":
+            s.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
     g = sub.add_parser("grade", help="autograde every submission of one assignment")
     g.add_argument("assignment")
     g.add_argument("--submissions", required=True, help="folder of <student>/<assignment>/*.ipynb")
     g.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     g.set_defaults(func=cmd_grade)
     sub.add_parser("export", help="write grades.csv, submissions.csv and lms.csv").set_defaults(func=cmd_export)
     f = sub.add_parser("formgrader", help="serve nbgrader's formgrader for this course on 127.0.0.1")

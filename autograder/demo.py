@@ -77,7 +77,7 @@ def build_class(course: Course, assignment: str, out: Path) -> list[str]:
     return [s[0] for s in STUDENTS]
 
 
-def run(course: Course, assignments: list[str]) -> None:
+def run(course: Course, assignments: list[str], jobs: int = 2) -> None:
     """Build, grade, give feedback and export for the sample class; print where to look."""
     if course.workdir is None:
         course = Course(root=course.root, workdir=course.root / "var" / "demo")
@@ -85,7 +85,7 @@ def run(course: Course, assignments: list[str]) -> None:
     rows = []
     for assignment in assignments:
         build_class(course, assignment, submissions)
-        rows += grading.grade(course, assignment, submissions, force=True)
+        rows += grading.grade(course, assignment, submissions, force=True, jobs=jobs)
         feedback.generate(course, assignment)
     print(export.summary_table(rows))
     grades = export.nbgrader_csv(course, course.work / "grades.csv")
