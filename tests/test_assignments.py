@@ -153,3 +153,16 @@ def test_feedback_shows_no_hidden_test(assignment, graded):
         text = BeautifulSoup(run.feedback_html(student), "html.parser").get_text()
         shown = sorted(line for line in hidden if line in text)
         assert not shown, f"feedback of {student} quotes hidden tests: {shown[:3]}"
+
+
+def test_correct_answers_get_no_hint(assignment, graded):
+    text = BeautifulSoup(graded(assignment).feedback_html("solution"), "html.parser").get_text()
+    assert "Misconception:" not in text, "the solution's feedback names a misconception"
+
+
+def test_no_hint_gives_the_solution_away(assignment):
+    solution_lines = {line.strip() for c in source_nb(assignment).cells
+                      for line in nbs.region(c.source, nbs.SOLUTION_MARKERS) if len(line.strip()) >= 12}
+    for mutant in mutants_of(assignment):
+        quoted = [line for line in solution_lines if line in mutant.hint]
+        assert not quoted, f"the hint of {mutant.name} quotes the solution: {quoted}"
