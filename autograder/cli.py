@@ -9,7 +9,7 @@ from .course import Course, CourseError
 
 
 def _course(args) -> Course:
-    return Course(workdir=Path(args.workdir).resolve() if args.workdir else None)
+    return Course(workdir=Path(args.workdir).resolve() if args.workdir else None, db_url=args.db_url)
 
 
 def _assignments(course: Course, names: list[str]) -> list[str]:
@@ -35,10 +35,30 @@ def cmd_solutions(args) -> None:
 
 
 def cmd_grade(args) -> None:
-    from . import export, grading
+    from . import export, grading, shard as shards
+    from .progress import Progress
     course = _course(args)
-    rows = grading.grade(course, args.assignment, Path(args.submissions), force=args.force, jobs=args.jobs)
+    shard = shards.parse(args.shard) if args.shard else None
+    if shard:
+        course.check_assignment(args.assignment)
+        course = shards.shard_course(course, args.assignment, shard)
+    progress = Progress(sys.stderr)
+    try:
+        rows = grading.grade(course, args.assignment, Path(args.submissions), force=args.force, jobs=args.jobs,
+                             shard=shard, on_graded=progress)
+    finally:
+        progress.close()
+    if shard:
+        print(f"shard {shard}: {len(rows)} submissions, merge with `python -m autograder merge`:"
+              f" {shards.write_manifest(course, args.assignment, shard, len(rows))}")
     print(export.summary_table(rows))
+
+
+def cmd_merge(args) -> None:
+    from . import merge
+    course = _course(args)
+    assignment, count = merge.merge(course, [Path(f) for f in args.shards] or None)
+    print(f"merged {count} submissions of {assignment} into the course gradebook")
 
 
 def cmd_feedback(args) -> None:
@@ -80,6 +100,8 @@ def cmd_check(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     p.add_argument("--workdir", help="working folder for submissions, gradebook and feedback (default: var/)")
+    p.add_argument("--db-url", help="gradebook database URL, e.g. postgresql+psycopg://user@host/db for "
+                   "shards that grade at once (default: SQLite in the working folder)")
     sub = p.add_subparsers(dest="verb", required=True)
     sub.add_parser("list", help="the assignments in source/").set_defaults(func=cmd_list)
     for verb, func, text in [("release", cmd_release, "regenerate release/ from source/"),
@@ -97,7 +119,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--submissions", required=True, help="folder of <student>/<assignment>/*.ipynb")
     g.add_argument("--force", action="store_true", help="regrade submissions already graded")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    g.add_argument("--shard", metavar="i/N", help="grade only shard i of N (0-based), into shards/ of the "
+                   "working folder; then `merge`")
     g.set_defaults(func=cmd_grade)
+    m = sub.add_parser("merge", help="merge graded shards into the course gradebook, records and copies")
+    m.add_argument("shards", nargs="*", help="shard folders (default: every finished one under shards/)")
+    m.set_defaults(func=cmd_merge)
     sub.add_parser("export", help="write grades.csv, submissions.csv and lms.csv").set_defaults(func=cmd_export)
     f = sub.add_parser("formgrader", help="serve nbgrader's formgrader for this course on 127.0.0.1")
     f.add_argument("--port", type=int, default=0, help="default: a free port")

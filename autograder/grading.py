@@ -18,13 +18,19 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
-from nbgrader.api import MissingEntry
+from nbgrader.api import InvalidEntry, MissingEntry
+from sqlalchemy.exc import OperationalError
 
 from . import build, intake, records, sandbox
 from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
 from .records import FAILED, GRADED, REJECTED, Record
+from .shard import Shard, setup_lock
+
+# Called with each record as it is written, the number done and the number to grade (a progress line).
+OnGraded = Callable[[Record, int, int], None]
 
 # What a failing nbgrader run means, in words a student understands.
 EXPLANATIONS = {
@@ -155,7 +161,8 @@ def _failed(course: Course, assignment: str, student: str, reason: str, seconds:
                   submission_sha256=None, layers=sandbox.describe_layers(sandbox.GradingLimits()))
 
 
-def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs: int) -> list[Record]:
+def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs: int,
+             on_graded: OnGraded | None = None) -> list[Record]:
     """Grade `todo` in up to `jobs` workers at once; every submission comes back as a record."""
     ctx = multiprocessing.get_context("fork")
     limit = sandbox.GradingLimits(config=course.config()).notebook_seconds
@@ -188,6 +195,8 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
             records.write_log(course, record, log)
             done.append(record)
             del running[slot]
+            if on_graded:
+                on_graded(record, len(done), len(todo))
         time.sleep(0.05)
     return done
 
@@ -201,7 +210,8 @@ def already_graded(course: Course, assignment: str, student: str, folder: Path) 
 def prepare(course: Course, assignment: str, jobs: int) -> Course:
     """The gradebook knows the assignment, the kernels' environment is set, the secrets are locked."""
     course = grading_course(course)
-    build.release(course, assignment)
+    with setup_lock(course):
+        build.release(course, assignment)
     kernel_environment(course, jobs)
     work = course.work
     secrets = [course.source_dir, course.solutions_dir, course.root / "tests", course.dir_of("submitted"),
@@ -212,8 +222,10 @@ def prepare(course: Course, assignment: str, jobs: int) -> Course:
     return course
 
 
-def grade(course: Course, assignment: str, submissions: Path, force: bool = False, jobs: int = 1) -> list[Record]:
-    """Grade every student folder under `submissions` for one assignment; records in student order."""
+def grade(course: Course, assignment: str, submissions: Path, force: bool = False, jobs: int = 1,
+          shard: Shard | None = None, on_graded: OnGraded | None = None) -> list[Record]:
+    """Grade every student folder under `submissions` for one assignment (only those of `shard` if
+    given); records in student order."""
     course.check_assignment(assignment)
     if not submissions.is_dir():
         raise CourseError(f"no submissions folder {submissions}")
@@ -222,6 +234,8 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
     course = prepare(course, assignment, jobs)
     todo, skipped = [], []
     for student in students_in(submissions):
+        if shard and not shard.has(student):
+            continue
         folder = submissions / student / assignment
         if not STUDENT_ID.match(student):
             print(f"skipped folder {student!r}: not a valid student id")
@@ -229,4 +243,19 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
             skipped.append(records.load(course, assignment, student))
         else:
             todo.append((student, folder))
-    return sorted(skipped + run_jobs(course, assignment, todo, jobs), key=lambda r: r.student)
+    try:
+        graded = run_jobs(course, assignment, todo, jobs, on_graded)
+    except (OperationalError, InvalidEntry) as exc:
+        raise database_lost(exc) from exc
+    return sorted(skipped + graded, key=lambda r: r.student)
+
+
+def database_lost(exc: Exception) -> Exception:
+    """The gradebook server went away mid-run (nbgrader wraps some of its errors in InvalidEntry):
+    one clear line for the grader; what was already recorded is committed and stays."""
+    lost = exc if isinstance(exc, OperationalError) else exc.__context__
+    if not isinstance(lost, OperationalError):
+        return exc
+    reason = str(lost.orig or lost).splitlines()[0]
+    return CourseError(f"the gradebook database stopped answering ({reason}); grading stopped, the grades "
+                       "recorded so far are kept and a re-run grades the rest")
