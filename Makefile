@@ -57,3 +57,7 @@ formgrader: setup  ## nbgrader's formgrader for the free-text answers, on 127.0.
 .PHONY: bench
 bench: setup  ## benchmarks/RESULTS.md: overhead per assignment, --jobs scaling, memory, cold start, cost growth
 	$(PY) benchmarks/bench.py
+
+.PHONY: image
+image: setup  ## the grading image (autograder/Dockerfile) with docker or podman: IMAGE=name to tag it
+	autograder/container/build.sh
