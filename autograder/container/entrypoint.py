@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pandas as pd
 from sqlalchemy.exc import SAWarning
 
 from autograder import export, feedback, grading
-from autograder.course import ASSIGNMENT_NAME, Course
+from autograder.course import Course, CourseError
 
 
 def assignments_in(course: Course, submissions: Path) -> list[str]:
@@ -30,7 +31,18 @@ def assignments_in(course: Course, submissions: Path) -> list[str]:
     unknown = sorted(name for name in found if name not in course.assignments())
     if unknown:
         print(f"ignored folders that are no assignment of this course: {', '.join(unknown)}", file=sys.stderr)
-    return sorted(name for name in found if ASSIGNMENT_NAME.match(name) and name in course.assignments())
+    return sorted(name for name in found if name in course.assignments())
+
+
+def handed_in(submissions: Path, assignment: str, view: Path) -> Path:
+    """A folder of links to the students who handed in `assignment`: `grading.grade` gives every
+    student folder of its class a record, and a student who only handed in another assignment of
+    the same batch must not get a 'missing' one for this."""
+    folder = view / assignment
+    folder.mkdir(parents=True)
+    for student in submissions.glob(f"*/{assignment}"):
+        (folder / student.parent.name).symlink_to(student.parent.resolve(), target_is_directory=True)
+    return folder
 
 
 def write_grades(course: Course, assignments: list[str], out: Path) -> pd.DataFrame:
@@ -45,9 +57,12 @@ def grade_all(submissions: Path, out: Path, jobs: int = 1) -> pd.DataFrame:
     """Grade every assignment found under `submissions` into `out`; returns the grades table."""
     course = Course(workdir=out)
     assignments = assignments_in(course, submissions)
-    for assignment in assignments:
-        grading.grade(course, assignment, submissions, jobs=jobs)
-        feedback.generate(course, assignment)
+    if not assignments:
+        raise CourseError(f"no submission of a known assignment under {submissions}")
+    with tempfile.TemporaryDirectory() as view:
+        for assignment in assignments:
+            grading.grade(course, assignment, handed_in(submissions, assignment, Path(view)), jobs=jobs)
+            feedback.generate(course, assignment)
     return write_grades(course, assignments, out)
 
 
@@ -56,16 +71,17 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--submissions", default="/submissions", help="default: /submissions")
     p.add_argument("--out", default="/out", help="default: /out")
-    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1: in the image, kernels share one IPC folder)")
     args = p.parse_args(argv)
     if not os.access(args.out, os.W_OK):
         print(f"{args.out} is not writable by uid {os.getuid()}: mount a folder it may write "
               "(mkdir out && chmod a+rwx out), or run the image with --user $(id -u)", file=sys.stderr)
         return 2
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's harmless session noise
-    table = grade_all(Path(args.submissions), Path(args.out), args.jobs)
-    if table.empty:
-        print(f"no submission of a known assignment under {args.submissions}", file=sys.stderr)
+    try:
+        table = grade_all(Path(args.submissions), Path(args.out), args.jobs)
+    except CourseError as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
         return 1
     print(table[["student", "assignment", "status", "score", "max_score", "reason"]].to_string(index=False))
     return 0
