@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from traitlets import Integer, Unicode
 from traitlets.config import Configurable
 
 KERNEL_ROOT = Path("/run/eds-kernels")
+KERNEL_HOME_PREFIX = "eds-kernel-"
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "EDS_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONWARNINGS",
                     "MPLBACKEND", "EDS_SANDBOX_UID", "NBGRADER_EXECUTION")
@@ -143,11 +145,12 @@ class SandboxKernelManager(AsyncKernelManager):
             KERNEL_ROOT.mkdir(mode=0o711, exist_ok=True)
             home = KERNEL_ROOT / uuid.uuid4().hex[:12]
             home.mkdir(mode=0o700)
-            self.connection_file = str(home / "kernel.json")
-            self.ip = str(home / "ipc")
             os.chown(home, uid, uid)
-        else:
-            home = Path(kw.get("cwd") or ".").resolve()
+        else:  # not root: a private folder of the grader's, named absolutely for both ends
+            home = Path(tempfile.mkdtemp(prefix=KERNEL_HOME_PREFIX))
+        # Absolute socket and connection paths: the kernel's working folder is not the grader's.
+        self.connection_file = str(home / "kernel.json")
+        self.ip = str(home / "ipc")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         # The kernel's own stderr (IPython's start-up chatter) goes to a file of its own, not into
         # the grader's output.
@@ -164,5 +167,5 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         home = Path(self.connection_file).parent
-        if home.parent == KERNEL_ROOT:
+        if home.parent == KERNEL_ROOT or home.name.startswith(KERNEL_HOME_PREFIX):
             shutil.rmtree(home, ignore_errors=True)
