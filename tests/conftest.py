@@ -67,6 +67,12 @@ class GradedRun:
             return {g.name: (float(g.score), float(g.max_score))
                     for nb in sub.notebooks for g in nb.grades}
 
+    def submitted_lines(self, student: str) -> set[str]:
+        """The stripped lines of what the student handed in: feedback may quote those back."""
+        folder = self.course.dir_of("submitted") / student / self.assignment
+        return {line.strip() for c in nbs.read(folder / f"{self.assignment}.ipynb").cells
+                for line in c.source.splitlines()}
+
     def autograded_notebook(self, student: str):
         folder = self.course.dir_of("autograded") / student / self.assignment
         return nbs.read(folder / f"{self.assignment}.ipynb")

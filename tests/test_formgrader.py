@@ -51,11 +51,12 @@ def test_formgrader_lists_the_assignment_and_the_submissions_to_grade(server):
 
 
 def test_a_manual_grade_survives_a_rerun_of_autograde(toy_run, tmp_path):
-    with gradebook_for(toy_run.course) as gb:
+    course = toy_run.copy(tmp_path / "course")
+    with gradebook_for(course) as gb:
         gb.find_grade("q_outliers", TOY, TOY, "hal").manual_score = 2
         gb.db.commit()
-    shutil.copytree(toy_run.course.root / "subs" / "hal", tmp_path / "hal")
-    [again] = grading.grade(toy_run.course, TOY, tmp_path, force=True)
+    shutil.copytree(course.root / "subs" / "hal", tmp_path / "again" / "hal")
+    [again] = grading.grade(course, TOY, tmp_path / "again", force=True)
     assert again.score == 7
-    with gradebook_for(toy_run.course) as gb:
+    with gradebook_for(course) as gb:
         assert gb.find_grade("q_outliers", TOY, TOY, "hal").manual_score == 2

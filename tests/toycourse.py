@@ -76,6 +76,11 @@ class ToyRun:
     def feedback_page(self, student: str) -> Path:
         return grading.grading_course(self.course).dir_of("feedback") / student / TOY / f"{TOY}.html"
 
+    def copy(self, dest: Path) -> Course:
+        """The graded course copied whole, for a test that writes to it: the run is shared."""
+        shutil.copytree(self.course.root, dest)
+        return Course(root=dest)
+
 
 @pytest.fixture(scope="session")
 def toy_run(tmp_path_factory) -> ToyRun:
