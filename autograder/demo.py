@@ -6,6 +6,7 @@ current assignments.
 """
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,6 +18,8 @@ from . import notebooks as nbs
 from .course import Course, REPO
 from .schedule import due_date
 
+PLANTED = "planted.json"   # the sample class's known misconceptions, for the report
+
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 
 
@@ -24,10 +27,16 @@ def _perfect(solution, assignment):
     return solution
 
 
-def _partial(solution, assignment):
-    """Right but for some known misconceptions: every other mutant of the first independent batch."""
+def _planted(assignment: str) -> list[mutants.Mutant]:
+    """The known misconceptions of the partial student: every other mutant of the first batch."""
     batch = mutants.batches(mutants.load(REPO / "tests" / "mutants" / f"{assignment}.toml"))
-    return mutants.apply(solution, batch[0][::2]) if batch else solution
+    return batch[0][::2] if batch else []
+
+
+def _partial(solution, assignment):
+    """Right but for some known misconceptions."""
+    planted = _planted(assignment)
+    return mutants.apply(solution, planted) if planted else solution
 
 
 def _crashing(solution, assignment):
@@ -87,6 +96,9 @@ def run(course: Course, assignments: list[str], jobs: int = 2) -> None:
         build_class(course, assignment, submissions)
         rows += grading.grade(course, assignment, submissions, force=True, jobs=jobs)
         feedback.generate(course, assignment)
+    # What the report checks the feedback against: did each planted misconception get named?
+    planted = {a: {"ben-partial": [m.hint for m in _planted(a)]} for a in assignments}
+    (course.work / PLANTED).write_text(json.dumps(planted, indent=1))
     print(export.summary_table(rows))
     grades = export.nbgrader_csv(course, course.work / "grades.csv")
     status = export.status_csv(course, assignments, course.work / "submissions.csv")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from . import export
 from . import notebooks as nbs
 from .course import Course
+from .demo import PLANTED
 from .feedback_filters import split_hint, test_failure
 from .grading import grading_course
 from .nbgrader_api import gradebook_for
@@ -112,6 +114,19 @@ def part_summary(parts: pd.DataFrame, n: int) -> list[dict]:
     return summary
 
 
+def planted_named(course: Course, assignment: str, parts: pd.DataFrame) -> dict | None:
+    """Of the misconceptions planted in known submissions (the demo's), the share the feedback named."""
+    path = course.work / PLANTED
+    planted = json.loads(path.read_text()).get(assignment, {}) if path.exists() else {}
+    pairs = [(student, hint) for student, hints in planted.items() for hint in hints
+             if student in set(parts["student"])]
+    if not pairs:
+        return None
+    named = {(student, hint) for student, hint in zip(parts["student"], parts["hint"]) if hint}
+    missed = [pair for pair in pairs if pair not in named]
+    return {"total": len(pairs), "named": len(pairs) - len(missed), "missed": missed}
+
+
 def environment() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
 
@@ -127,6 +142,7 @@ def assignment_page(course: Course, assignment: str, out: Path) -> dict:
             "figures": {"scores": score_figure(subs), "pass_rates": pass_rate_figure(parts),
                         "timing": timing_figure(subs)},
             "parts": part_summary(parts, len(subs)),
+            "planted": planted_named(course, assignment, parts),
             "pending": subs[subs["status"] == export.PENDING],
             "late": subs[subs["days_late"] > 0],
             "not_graded": subs[subs["status"].isin([export.records.REJECTED, export.records.FAILED])],

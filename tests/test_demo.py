@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
+from bs4 import BeautifulSoup
 
 from conftest import ASSIGNMENTS, autograder
 
@@ -26,3 +28,6 @@ def test_demo_grades_the_sample_class(tmp_path):
     assert (tmp_path / "grades.csv").exists()
     for path in ("feedback:", "grades:", "ada-perfect"):
         assert path in result.stdout
+    page = BeautifulSoup((tmp_path / "report" / f"{WARMUP}.html").read_text(), "html.parser")
+    planted = " ".join(page.find(id="planted").get_text(" ", strip=True).split())
+    assert re.search(r"named (\d+) of \1 \(100 %\)", planted), planted   # every planted hint named

@@ -3,11 +3,12 @@ is shown, and an assignment with no submission is said to have none."""
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder import export, report
+from autograder import demo, export, report
 from autograder.course import Course
 
 from conftest import autograder
@@ -22,7 +23,7 @@ def report_page(run) -> BeautifulSoup:
 
 
 def text_of(soup: BeautifulSoup, id_: str) -> str:
-    return soup.find(id=id_).get_text(" ", strip=True)
+    return " ".join(soup.find(id=id_).get_text(" ", strip=True).split())
 
 
 def test_the_page_has_the_three_figures_and_a_course_index(toy_run):
@@ -79,3 +80,15 @@ def test_an_assignment_without_submissions_says_so_and_exits_0(tmp_path):
     report.generate(Course(root=course.root), [TOY])
     page = BeautifulSoup((course.work / "report" / f"{TOY}.html").read_text(), "html.parser")
     assert "No submissions of 99-toy have been graded yet" in page.get_text() and not page.find("img")
+
+
+def test_planted_misconceptions_are_counted_as_named_or_missed(toy_run, tmp_path):
+    course = toy_run.copy(tmp_path / "course")
+    planted = {TOY: {"ivy": ["the sum was not divided by the number of values"],
+                     "ada": ["a misconception the solution cannot show"]}}
+    (course.work / demo.PLANTED).write_text(json.dumps(planted))
+    report.generate(course, [TOY])
+    page = BeautifulSoup((course.work / "report" / f"{TOY}.html").read_text(), "html.parser")
+    said = text_of(page, "planted")
+    assert "named 1 of 2 (50 %)" in said
+    assert "not named for ada: a misconception the solution cannot show" in said
