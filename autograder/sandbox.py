@@ -53,6 +53,22 @@ def _runs(cmd: list[str]) -> bool:
         return False
 
 
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def hidden_by_private_tmp(paths: list[str]) -> str | None:
+    """The first of `paths` that a private /tmp would hide from the kernel (its Python, the course)."""
+    for path in paths:
+        resolved = os.path.realpath(path)
+        if any(resolved == top or resolved.startswith(top + "/") for top in PRIVATE_TMP):
+            return path
+    return None
+
+
+def _kernel_needs() -> list[str]:
+    return [sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parent.parent)]
+
+
 @functools.lru_cache(maxsize=1)
 def available_layers() -> tuple[str, ...]:
     """The isolation layers this machine can set, probed once per process."""
@@ -61,7 +77,9 @@ def available_layers() -> tuple[str, ...]:
         layers.append("limits")
     root = os.geteuid() == 0
     if root and shutil.which("unshare") and _runs(["unshare", "--net", "--mount", "true"]):
-        layers += ["network", "tmp"]
+        layers.append("network")
+        if not hidden_by_private_tmp(_kernel_needs()):
+            layers.append("tmp")
     if root and shutil.which("setpriv"):
         layers.append("user")
     return tuple(layers)
@@ -69,6 +87,13 @@ def available_layers() -> tuple[str, ...]:
 
 def missing_layers() -> list[str]:
     return [layer for layer in ("limits", "network", "tmp", "user") if layer not in available_layers()]
+
+
+def why_missing(layer: str) -> str:
+    hidden = hidden_by_private_tmp(_kernel_needs())
+    if layer == "tmp" and "network" in available_layers() and hidden:
+        return f"{hidden} is under /tmp, which a private /tmp would hide from the kernel"
+    return "not possible on this machine"
 
 
 def describe_layers(limits: GradingLimits) -> list[str]:
@@ -81,7 +106,7 @@ def describe_layers(limits: GradingLimits) -> list[str]:
         "user": "user: unprivileged uid owning only its working copy",
     }
     return ([f"isolation {text[layer]}" for layer in available_layers()]
-            + [f"isolation MISSING {layer}: not possible on this machine" for layer in missing_layers()])
+            + [f"isolation MISSING {layer}: {why_missing(layer)}" for layer in missing_layers()])
 
 
 def sandbox_uid() -> int:
@@ -96,7 +121,9 @@ def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimit
         prefix += ["prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
                    f"--fsize={limits.file_bytes}", f"--cpu={limits.cpu_seconds}",
                    f"--nofile={limits.open_files}", "--"]
-    if "network" in layers:
+    if "network" in layers and "tmp" not in layers:
+        prefix += ["unshare", "--net", "--"]
+    elif "network" in layers:
         mounts = ("mount -t tmpfs -o size=256m,mode=1777 tmpfs /tmp && "
                   "mount -t tmpfs -o size=64m,mode=1777 tmpfs /var/tmp && "
                   "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && "

@@ -70,3 +70,13 @@ def test_unknown_assignment_is_a_one_line_error():
     result = autograder("grade", "42-nope", "--submissions", ".", check=False)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "unknown assignment '42-nope'" in result.stderr
+
+
+def test_a_private_tmp_is_not_used_when_it_would_hide_the_kernels_python(tmp_path):
+    """A clone or a venv under /tmp: the kernel must still find its Python, so the tmp layer goes."""
+    from autograder.sandbox import hidden_by_private_tmp
+    assert hidden_by_private_tmp(["/usr", "/tmp/clone/.venv"]) == "/tmp/clone/.venv"
+    assert hidden_by_private_tmp(["/dev/shm"]) == "/dev/shm"
+    assert hidden_by_private_tmp(["/usr", "/tmpfoo", "/opt/venv"]) is None
+    (tmp_path / "link").symlink_to("/var/tmp")
+    assert hidden_by_private_tmp([str(tmp_path / "link")]) == str(tmp_path / "link")
