@@ -118,8 +118,8 @@ def planted_named(course: Course, assignment: str, parts: pd.DataFrame) -> dict 
     """Of the misconceptions planted in known submissions (the demo's), the share the feedback named."""
     path = course.work / PLANTED
     planted = json.loads(path.read_text()).get(assignment, {}) if path.exists() else {}
-    pairs = [(student, hint) for student, hints in planted.items() for hint in hints
-             if student in set(parts["student"])]
+    graded = set(parts["student"])
+    pairs = [(student, hint) for student, hints in planted.items() if student in graded for hint in hints]
     if not pairs:
         return None
     named = {(student, hint) for student, hint in zip(parts["student"], parts["hint"]) if hint}

@@ -65,8 +65,10 @@ def hidden_by_private_tmp(paths: list[str]) -> str | None:
     return None
 
 
-def _kernel_needs() -> list[str]:
-    return [sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parent.parent)]
+@functools.lru_cache(maxsize=1)
+def kernel_files_in_tmp() -> str | None:
+    """The kernel's Python or the course, when a private /tmp would hide it (decided once)."""
+    return hidden_by_private_tmp([sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parent.parent)])
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,7 +80,7 @@ def available_layers() -> tuple[str, ...]:
     root = os.geteuid() == 0
     if root and shutil.which("unshare") and _runs(["unshare", "--net", "--mount", "true"]):
         layers.append("network")
-        if not hidden_by_private_tmp(_kernel_needs()):
+        if not kernel_files_in_tmp():
             layers.append("tmp")
     if root and shutil.which("setpriv"):
         layers.append("user")
@@ -90,9 +92,8 @@ def missing_layers() -> list[str]:
 
 
 def why_missing(layer: str) -> str:
-    hidden = hidden_by_private_tmp(_kernel_needs())
-    if layer == "tmp" and "network" in available_layers() and hidden:
-        return f"{hidden} is under /tmp, which a private /tmp would hide from the kernel"
+    if layer == "tmp" and "network" in available_layers() and kernel_files_in_tmp():
+        return f"{kernel_files_in_tmp()} is under /tmp, which a private /tmp would hide from the kernel"
     return "not possible on this machine"
 
 
@@ -121,14 +122,14 @@ def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimit
         prefix += ["prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
                    f"--fsize={limits.file_bytes}", f"--cpu={limits.cpu_seconds}",
                    f"--nofile={limits.open_files}", "--"]
-    if "network" in layers and "tmp" not in layers:
-        prefix += ["unshare", "--net", "--"]
-    elif "network" in layers:
+    if "network" in layers and "tmp" in layers:
         mounts = ("mount -t tmpfs -o size=256m,mode=1777 tmpfs /tmp && "
                   "mount -t tmpfs -o size=64m,mode=1777 tmpfs /var/tmp && "
                   "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && "
                   "{ [ ! -d /run/lock ] || mount -t tmpfs -o size=1m,mode=1777 tmpfs /run/lock; } && exec \"$@\"")
         prefix += ["unshare", "--net", "--mount", "--", "sh", "-c", mounts, "sandbox"]
+    elif "network" in layers:
+        prefix += ["unshare", "--net", "--"]
     if "user" in layers:
         prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
     return prefix + cmd

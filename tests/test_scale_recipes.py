@@ -16,6 +16,7 @@ from autograder.course import REPO
 K8S = REPO / "autograder" / "k8s"
 WORKFLOW = REPO / ".github" / "workflows" / "grade-sharded.yml"
 CLI = "python -m autograder"
+DATABASE = {"GRADEBOOK_URL": "postgresql+psycopg://grader@postgres/gradebook"}
 
 
 def argv_of(script: str, prefix: str, env: dict[str, str]) -> list[str]:
@@ -38,14 +39,12 @@ def test_kubernetes_indexed_job_runs_each_shard_once():
     shards = int(env["SHARDS"])
     assert job["spec"]["completionMode"] == "Indexed"
     assert job["spec"]["completions"] == job["spec"]["parallelism"] == shards
-    script = " ".join(container["command"][2:] + container["args"])
+    script = " ".join(container["args"])
     seen = []
     for index in range(shards):
-        argv = argv_of(script, CLI, {**env, "JOB_COMPLETION_INDEX": str(index),
-                                     "GRADEBOOK_URL": "postgresql+psycopg://grader@postgres/gradebook"})
+        argv = argv_of(script, CLI, {**env, **DATABASE, "JOB_COMPLETION_INDEX": str(index)})
         args = cli.parser().parse_args(argv)
-        assert (args.verb, args.assignment, args.db_url) == ("grade", env["ASSIGNMENT"],
-                                                             "postgresql+psycopg://grader@postgres/gradebook")
+        assert (args.verb, args.assignment, args.db_url) == ("grade", env["ASSIGNMENT"], DATABASE["GRADEBOOK_URL"])
         seen.append(args.shard)
     assert seen == [f"{i}/{shards}" for i in range(shards)]
 
@@ -53,10 +52,9 @@ def test_kubernetes_indexed_job_runs_each_shard_once():
 def test_kubernetes_merge_job_merges_into_the_same_gradebook():
     _, grader = container_of(K8S / "grade-indexed-job.yaml")
     _, merger = container_of(K8S / "merge-job.yaml")
-    url = {"GRADEBOOK_URL": "postgresql+psycopg://grader@postgres/gradebook"}
     grade = cli.parser().parse_args(argv_of(" ".join(grader["args"]), CLI, {
-        **url, "ASSIGNMENT": "01-regression", "SHARDS": "2", "JOB_COMPLETION_INDEX": "0"}))
-    merge = cli.parser().parse_args(argv_of(merger["command"][2], CLI, url))
+        **DATABASE, "ASSIGNMENT": "01-regression", "SHARDS": "2", "JOB_COMPLETION_INDEX": "0"}))
+    merge = cli.parser().parse_args(argv_of(merger["command"][2], CLI, DATABASE))
     assert merge.verb == "merge"
     assert (merge.workdir, merge.db_url) == (grade.workdir, grade.db_url)
     assert grader["image"] == merger["image"]
