@@ -10,6 +10,7 @@ its lock), and only the parent writes the records, so `--jobs N` grades as `--jo
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import psutil
 from nbgrader.api import InvalidEntry, MissingEntry
 from sqlalchemy.exc import OperationalError
 
@@ -145,11 +147,20 @@ def _reap(uid: int) -> None:
 
 
 def _stop(proc, uid: int) -> None:
-    """Kill a worker, its kernel and anything the kernel started."""
+    """Kill a worker, its kernel and anything the kernel started.
+
+    The kernel has a session of its own (jupyter_client's), so the worker's process group does not
+    reach it: its process tree is killed first, and the kernel's namespace dies with it.
+    """
     try:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        tree = []
+    for child in tree:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.join()
     _reap(uid)
 
@@ -207,7 +218,12 @@ def already_graded(course: Course, assignment: str, student: str, folder: Path) 
     return previous is not None and previous.submission_sha256 == intake.fingerprint(folder)
 
 
-def prepare(course: Course, assignment: str, jobs: int) -> Course:
+def inboxes(submissions: Path) -> list[Path]:
+    """Where the submissions really are: the folder, and the targets of student folders that are links."""
+    return sorted({submissions.resolve()} | {p.resolve().parent for p in submissions.iterdir() if p.is_dir()})
+
+
+def prepare(course: Course, assignment: str, submissions: Path, jobs: int) -> Course:
     """The gradebook knows the assignment, the kernels' environment is set, the secrets are locked."""
     course = grading_course(course)
     with setup_lock(course):
@@ -218,7 +234,7 @@ def prepare(course: Course, assignment: str, jobs: int) -> Course:
                course.dir_of("feedback"), work / "records", work / "logs", work / "release"]
     secrets += [p for p in [course.root / ".git"] if p.exists()]
     files = [work / "gradebook.db"]
-    sandbox.protect(secrets, files, traversable=[work, course.dir_of("autograded")])
+    sandbox.protect(secrets, files, traversable=[work, course.dir_of("autograded")], inboxes=inboxes(submissions))
     return course
 
 
@@ -231,7 +247,7 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
         raise CourseError(f"no submissions folder {submissions}")
     if jobs < 1:
         raise CourseError("--jobs must be at least 1")
-    course = prepare(course, assignment, jobs)
+    course = prepare(course, assignment, submissions, jobs)
     todo, skipped = [], []
     for student in students_in(submissions):
         if shard and not shard.has(student):

@@ -5,16 +5,26 @@ kernel command is wrapped, one layer at a time, in what this machine allows:
 
 - limits:     prlimit caps memory, processes (no fork bomb), file size and CPU time;
 - network:    unshare --net gives the kernel a network namespace with no interface but loopback;
-- tmp:        in a mount namespace, /tmp, /var/tmp and /dev/shm are private, empty and small;
+- tmp:        in a mount namespace, /tmp, /var/tmp and /dev/shm are private, empty and small, and
+              the course's secrets and the submissions are masked (autograder/view.py);
 - user:       setpriv drops to an unprivileged uid that owns only its working copy, so the
               course's sources, the gradebook and other students' work (kept 0700) are unreadable.
 
+A grader that is not root (the grading image) gets the same protection from unprivileged user
+namespaces instead (autograder/view.py):
+
+- view:       the kernel's own mount namespace, where the course's sources, the working folder
+              (gradebook, other students' work) and the submissions are empty and read-only;
+- pids:       its own process namespace and /proc: it sees and signals only its own processes,
+              and what it leaves running dies with it.
+
 The kernel talks over Unix sockets (IPC transport): TCP cannot cross the network namespace. Each
-layer that is missing (not root, no namespaces in a container) is left out and said in the log.
+layer that is missing (no namespaces in an unprivileged container) is left out and said in the log.
 """
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -27,8 +37,11 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, Unicode
 from traitlets.config import Configurable
 
+from . import view
+
 KERNEL_ROOT = Path("/run/eds-kernels")
 KERNEL_HOME_PREFIX = "eds-kernel-"
+HIDDEN_ENV = "EDS_HIDDEN"  # what each kernel's mount namespace masks (the grader's; never the kernel's)
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "EDS_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONWARNINGS",
                     "MPLBACKEND", "EDS_SANDBOX_UID", "NBGRADER_EXECUTION")
@@ -59,8 +72,7 @@ PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 def hidden_by_private_tmp(paths: list[str]) -> str | None:
     """The first of `paths` that a private /tmp would hide from the kernel (its Python, the course)."""
     for path in paths:
-        resolved = os.path.realpath(path)
-        if any(resolved == top or resolved.startswith(top + "/") for top in PRIVATE_TMP):
+        if any(view.inside(os.path.realpath(path), top) for top in PRIVATE_TMP):
             return path
     return None
 
@@ -71,29 +83,51 @@ def kernel_files_in_tmp() -> str | None:
     return hidden_by_private_tmp([sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parent.parent)])
 
 
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
 @functools.lru_cache(maxsize=1)
 def available_layers() -> tuple[str, ...]:
     """The isolation layers this machine can set, probed once per process."""
     layers = []
     if shutil.which("prlimit"):
         layers.append("limits")
-    root = os.geteuid() == 0
-    if root and shutil.which("unshare") and _runs(["unshare", "--net", "--mount", "true"]):
-        layers.append("network")
-        if not kernel_files_in_tmp():
-            layers.append("tmp")
-    if root and shutil.which("setpriv"):
-        layers.append("user")
+    if not shutil.which("unshare"):
+        return tuple(layers)
+    if _as_root():
+        if _runs(["unshare", "--net", "--mount", "true"]):
+            layers += ["network"] + ([] if kernel_files_in_tmp() else ["tmp"])
+        return tuple(layers + (["user"] if shutil.which("setpriv") else []))
+    if _runs(view.command(["true"], [], [], private_tmp=False, pids=False, limits=[])):
+        layers += ["network", "view"] + ([] if kernel_files_in_tmp() else ["tmp"])
+        if _runs(view.command(["true"], [], [], private_tmp=False, pids=True, limits=[])):
+            layers.append("pids")
     return tuple(layers)
 
 
+def expected_layers() -> tuple[str, ...]:
+    """Root needs no view or pids layer: the kernel's own uid already keeps it from the grader's
+    files and processes."""
+    return ("limits", "network", "tmp", "user") + (() if _as_root() else ("view", "pids"))
+
+
 def missing_layers() -> list[str]:
-    return [layer for layer in ("limits", "network", "tmp", "user") if layer not in available_layers()]
+    return [layer for layer in expected_layers() if layer not in available_layers()]
 
 
 def why_missing(layer: str) -> str:
-    if layer == "tmp" and "network" in available_layers() and kernel_files_in_tmp():
+    layers = available_layers()
+    if layer == "tmp" and "network" in layers and kernel_files_in_tmp():
         return f"{kernel_files_in_tmp()} is under /tmp, which a private /tmp would hide from the kernel"
+    if layer == "user" and not _as_root():
+        covered = " (the view layer hides the course's secrets from it)" if "view" in layers else ""
+        return f"not root: the kernel runs with the grader's uid{covered}"
+    if layer == "pids" and "view" in layers:
+        return ("/proc cannot be mounted for the kernel (in a podman container: --security-opt unmask=/proc/*), "
+                "so it could signal the grader and what it leaves running outlives it")
+    if layer in ("network", "view", "pids") and not _as_root():
+        return "no unprivileged user namespaces here (a container's seccomp profile, or a sysctl)"
     return "not possible on this machine"
 
 
@@ -103,8 +137,11 @@ def describe_layers(limits: GradingLimits) -> list[str]:
         "limits": f"limits: memory {limits.memory_bytes // 1024**2} MiB, {limits.processes} processes, "
                   f"files {limits.file_bytes // 1024**2} MiB, CPU {limits.cpu_seconds} s",
         "network": "network: none (own network namespace)",
-        "tmp": "tmp: private /tmp, /var/tmp, /dev/shm",
+        "tmp": "tmp: private /tmp, /var/tmp, /dev/shm" + (
+            "; sources, gradebook and submissions masked (own mount namespace)" if _as_root() else ""),
         "user": "user: unprivileged uid owning only its working copy",
+        "view": "view: sources, gradebook and other submissions hidden, read-only (own user and mount namespaces)",
+        "pids": "pids: own process namespace, sees and signals only its own processes",
     }
     return ([f"isolation {text[layer]}" for layer in available_layers()]
             + [f"isolation MISSING {layer}: {why_missing(layer)}" for layer in missing_layers()])
@@ -115,24 +152,33 @@ def sandbox_uid() -> int:
     return int(os.environ.get("EDS_SANDBOX_UID", "60000"))
 
 
-def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimits) -> list[str]:
-    """The kernel command inside every available layer (outermost first)."""
+def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimits,
+         kept: tuple[Path, ...] = ()) -> list[str]:
+    """The kernel command inside every available layer (outermost first); `kept` are the folders
+    the view layer leaves visible (the kernel's working copy and home)."""
     prefix: list[str] = []
     if "limits" in layers:
         prefix += ["prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
                    f"--fsize={limits.file_bytes}", f"--cpu={limits.cpu_seconds}",
                    f"--nofile={limits.open_files}", "--"]
+    if "view" in layers:
+        return view.command(cmd, hidden(), list(kept), "tmp" in layers, "pids" in layers, limits=prefix)
     if "network" in layers and "tmp" in layers:
-        mounts = ("mount -t tmpfs -o size=256m,mode=1777 tmpfs /tmp && "
-                  "mount -t tmpfs -o size=64m,mode=1777 tmpfs /var/tmp && "
-                  "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && "
-                  "{ [ ! -d /run/lock ] || mount -t tmpfs -o size=1m,mode=1777 tmpfs /run/lock; } && exec \"$@\"")
+        mounts = view.script(hidden(), [str(p) for p in kept], private_tmp=True, then='exec "$@"')
         prefix += ["unshare", "--net", "--mount", "--", "sh", "-c", mounts, "sandbox"]
     elif "network" in layers:
         prefix += ["unshare", "--net", "--"]
     if "user" in layers:
         prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
     return prefix + cmd
+
+
+def hidden() -> list[str]:
+    """What the kernel's mount namespace masks, as `protect` chose it (inherited by the workers)."""
+    paths = json.loads(os.environ.get(HIDDEN_ENV, "[]"))
+    private_tmp = PRIVATE_TMP if "tmp" in available_layers() else ()
+    kernel_files = [sys.prefix, sys.base_prefix, os.environ.get("EDS_DATA_DIR", sys.prefix)]
+    return view.hidden_paths(paths, private_tmp, [os.path.realpath(p) for p in kernel_files])
 
 
 def give(path: Path, uid: int) -> None:
@@ -144,13 +190,16 @@ def give(path: Path, uid: int) -> None:
     os.chmod(path, 0o700)
 
 
-def protect(folders: list[Path], files: list[Path], traversable: list[Path]) -> None:
-    """Make the course's secrets unreadable to the sandbox uids: root-only folders and files.
+def protect(folders: list[Path], files: list[Path], traversable: list[Path], inboxes: list[Path]) -> None:
+    """Make the course's secrets unreadable to the kernels.
 
-    Missing folders are made first, so that what grading writes into them later is covered too.
-    `traversable` folders (the working folder, autograded/) may be crossed to reach a working
-    copy, but not listed.
+    As root: root-only folders and files for the sandbox uids. Missing folders are made first, so
+    that what grading writes into them later is covered too. `traversable` folders (the working
+    folder, autograded/) may be crossed to reach a working copy, but not listed. `inboxes` (where
+    the submissions are read from) are not ours to change. Besides, each kernel's mount namespace
+    (tmp or view layer) masks all of them.
     """
+    os.environ[HIDDEN_ENV] = json.dumps([str(p) for p in traversable + folders + files + inboxes])
     if "user" not in available_layers():
         return
     for path in traversable + folders:
@@ -190,7 +239,8 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["env"] = {k: v for k, v in kw.get("env", os.environ).items() if k in KEPT_ENVIRONMENT}
         kw["env"].update(HOME=str(home), MPLCONFIGDIR=str(home / ".matplotlib"),
                          IPYTHONDIR=str(home / ".ipython"), PYTHONNOUSERSITE="1")
-        return wrap(kernel_cmd, layers, uid, GradingLimits(config=self.config)), kw
+        kept = tuple(Path(p) for p in (kw.get("cwd"), home) if p)
+        return wrap(kernel_cmd, layers, uid, GradingLimits(config=self.config), kept), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

@@ -7,6 +7,11 @@ is graded with the course's own `grading.grade` (the same sandbox, records and r
 `make grade`), then /out gets `grades.csv` (the LMS columns), `grades.json` (the same rows with the
 reason and notes of each submission) and `feedback/<student>/<assignment>/`. The gradebook, the
 records and the grading logs stay in /out too, so that a surprising score can be looked into.
+
+The image runs as uid 1000: each kernel is kept from /course/source, /out and /submissions by
+unprivileged namespaces where the engine allows them (podman does; add `--security-opt
+unmask=/proc/*` for the kernel's own /proc). The isolation in force is printed first, and is in
+every submission's log.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.exc import SAWarning
 
-from autograder import export, feedback, grading
+from autograder import export, feedback, grading, sandbox
 from autograder.course import Course, CourseError
 
 
@@ -56,6 +61,7 @@ def write_grades(course: Course, assignments: list[str], out: Path) -> pd.DataFr
 def grade_all(submissions: Path, out: Path, jobs: int = 1) -> pd.DataFrame:
     """Grade every assignment found under `submissions` into `out`; returns the grades table."""
     course = Course(workdir=out)
+    print("\n".join(sandbox.describe_layers(sandbox.GradingLimits(config=course.config()))), file=sys.stderr)
     assignments = assignments_in(course, submissions)
     if not assignments:
         raise CourseError(f"no submission of a known assignment under {submissions}")
@@ -71,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--submissions", default="/submissions", help="default: /submissions")
     p.add_argument("--out", default="/out", help="default: /out")
-    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1: in the image, kernels share one IPC folder)")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     args = p.parse_args(argv)
     if not os.access(args.out, os.W_OK):
         print(f"{args.out} is not writable by uid {os.getuid()}: mount a folder it may write "
