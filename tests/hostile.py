@@ -1,12 +1,14 @@
 """Hostile and broken submissions of the toy assignment, each with the outcome the grader owes it.
 
 The toy has two autograded parts: `double` (test_double, 3 points) and `mean_of` (test_mean,
-2 points). Each case rewrites the reference submission; `expect` is (status, autograded score),
-with None where the score depends on a layer this machine may lack (then the test says which).
+2 points). Each case rewrites the reference submission (`aaa-reference`, handed in beside them) and
+is owed (status, autograded score), provided one of the isolation layers it `needs` is in force
+(else the test skips and says which).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import nbformat
@@ -16,22 +18,42 @@ from autograder import notebooks as nbs
 RIGHT_DOUBLE = "def double(x):\n    return 2 * np.asarray(x)\n"
 RIGHT_MEAN = "def mean_of(values):\n    return float(np.mean(values))\n"
 WRONG_BOTH = "def double(x):\n    return x\n\ndef mean_of(values):\n    return 0.0\n"
+REFERENCE = "aaa-reference"
+SECRETS = ("user", "view")  # the layers that keep the grader's files from the kernel
+# The limits the suite grades with (appended to the course's nbgrader_config.py): short enough for
+# the time cases, small enough for the oversized one.
+TEST_LIMITS = """
+c.Execute.timeout = 10
+c.GradingLimits.notebook_seconds = 150
+c.GradingLimits.submission_bytes = 2 * 1024**2
+"""
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the grader keeps what a hostile kernel goes after."""
+    root: Path  # the course (source/ under it)
+    work: Path  # the working folder (gradebook, submitted/)
+    subs: Path  # the submissions folder as handed in
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
-    make: Callable  # (solution notebook, course root) -> notebook, or raw bytes for a broken file
+    make: Callable  # (solution notebook, Where) -> notebook, or raw bytes for a broken file
     status: str
-    score: float | None
-    layer: str | None = None  # the isolation layer this outcome relies on
+    score: float
+    needs: tuple[str, ...] = ()  # isolation layers, any of which this outcome relies on
 
 
 def answer(gid: str, source: str):
-    """Replace one answer cell of the solution ({root} stands for the course's folder)."""
-    def make(nb, root):
+    """Replace one answer cell of the solution ({root}, {work}, {subs} stand for the Where)."""
+    def make(nb, where: Where):
         nb = nbformat.from_dict(nb)
-        nbs.cells_by_id(nb)[gid].source = source.replace("{root}", str(root))
+        placed = source
+        for key in ("root", "work", "subs"):
+            placed = placed.replace("{" + key + "}", str(getattr(where, key)))
+        nbs.cells_by_id(nb)[gid].source = placed
         return nb
     return make
 
@@ -44,42 +66,42 @@ def mean_if_blocked(action: str):
 
 
 def edit(transform):
-    def make(nb, root):
+    def make(nb, where):
         nb = nbformat.from_dict(nb)
-        transform(nb, root)
+        transform(nb, where)
         return nb
     return make
 
 
 def tamper(patch: str):
     """Wrong answers, plus a patch in the first code cell that would make the tests pass."""
-    def transform(nb, root):
+    def transform(nb, where):
         nb.cells[1].source += "\n" + patch
         nbs.cells_by_id(nb)["answer_double"].source = "def double(x):\n    return x\n"
         nbs.cells_by_id(nb)["answer_mean"].source = "def mean_of(values):\n    return float(np.sum(values))\n"
     return edit(transform)
 
 
-def _reorder(nb, root):
+def _reorder(nb, where):
     cells = nbs.cells_by_id(nb)
     nb.cells.remove(cells["test_mean"])
     nb.cells.insert(1, cells["test_mean"])
 
 
-def _tests_edited_answers_wrong(nb, root):
+def _tests_edited_answers_wrong(nb, where):
     cells = nbs.cells_by_id(nb)
     cells["test_double"].source, cells["test_mean"].source = "pass", "assert True"
     cells["answer_double"].source, cells["answer_mean"].source = WRONG_BOTH, "pass"
 
 
-def _cell_type_changed(nb, root):
+def _cell_type_changed(nb, where):
     cells = nbs.cells_by_id(nb)
     cells["test_mean"].cell_type = "markdown"
     cells["test_mean"].pop("outputs"), cells["test_mean"].pop("execution_count")
     cells["answer_mean"].source = "def mean_of(values):\n    return 0.0\n"
 
 
-def _injected(nb, root):
+def _injected(nb, where):
     bonus = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
         "grade": True, "solution": False, "locked": True, "points": 100, "grade_id": "bonus",
         "schema_version": 3}})
@@ -89,18 +111,18 @@ def _injected(nb, root):
         cell.pop("id", None)
 
 
-def _prefilled(nb, root):
+def _prefilled(nb, where):
     cells = nbs.cells_by_id(nb)
     cells["answer_double"].source, cells["answer_mean"].source = "def double(x):\n    return x\n", "pass"
     for gid in ("test_double", "test_mean"):
         cells[gid].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "3"}, execution_count=1)]
 
 
-def _oversized(nb, root):
+def _oversized(nb, where):
     nb.cells.append(nbformat.v4.new_markdown_cell("x" * 3_000_000))
 
 
-def _nbformat3(nb, root):
+def _nbformat3(nb, where):
     return b'{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}'
 
 
@@ -116,33 +138,45 @@ CASES = [
     Case("sys-exit", answer("answer_mean", "import sys\nsys.exit(3)"), "graded", 3),
     Case("segfault", answer("answer_mean", "import ctypes\nctypes.string_at(0)"), "failed", 0),
     Case("memory-hog", answer("answer_mean", "hog = bytearray(8 * 1024**3)\n" + RIGHT_MEAN), "graded", 3,
-         layer="limits"),
+         needs=("limits",)),
     Case("fork-bomb", answer("answer_mean", "import os, time\nfor _ in range(100000):\n    try:\n"
                              "        if os.fork() == 0:\n            time.sleep(20)\n            os._exit(0)\n"
-                             "    except OSError:\n        break\n" + RIGHT_MEAN), "graded", 5, layer="limits"),
+                             "    except OSError:\n        break\n" + RIGHT_MEAN), "graded", 5, needs=("limits",)),
     # the outside world
     Case("network", answer("answer_mean", "import errno, socket\ndef mean_of(values):\n    try:\n"
                            "        socket.create_connection(('127.0.0.1', 9), timeout=2)\n    except OSError as e:\n"
                            "        if e.errno == errno.ENETUNREACH:\n            return float(np.mean(values))\n"
-                           "    return -1.0\n"), "graded", 5, layer="network"),
+                           "    return -1.0\n"), "graded", 5, needs=("network",)),
     Case("read-source", mean_if_blocked("open('{root}/source/99-toy/99-toy.ipynb').read()"), "graded", 5,
-         layer="user"),
-    Case("read-gradebook", mean_if_blocked("open('{root}/var/gradebook.db', 'rb').read()"), "graded", 5,
-         layer="user"),
-    Case("read-other-student", mean_if_blocked("open('{root}/var/submitted/aaa-reference/99-toy/99-toy.ipynb').read()"),
-         "graded", 5, layer="user"),
+         needs=SECRETS),
+    Case("read-gradebook", mean_if_blocked("open('{work}/gradebook.db', 'rb').read()"), "graded", 5,
+         needs=SECRETS),
+    Case("read-other-student", mean_if_blocked("open('{work}/submitted/aaa-reference/99-toy/99-toy.ipynb').read()"),
+         "graded", 5, needs=SECRETS),
+    Case("read-other-inbox", mean_if_blocked("open('{subs}/aaa-reference/99-toy/99-toy.ipynb').read()"),
+         "graded", 5, needs=("tmp", "view")),
+    Case("read-through-proc", answer("answer_mean", "import os\ndef mean_of(values):\n"
+         "    for pid in filter(str.isdigit, os.listdir('/proc')):\n        try:\n"
+         "            open(f'/proc/{pid}/root{root}/source/99-toy/99-toy.ipynb').read()\n"
+         "            return -1.0\n        except OSError:\n            pass\n"
+         "    return float(np.mean(values))\n"), "graded", 5, needs=SECRETS),
+    Case("signal-other-processes", answer("answer_mean", "import os\ndef mean_of(values):\n"
+         "    for pid in filter(str.isdigit, os.listdir('/proc')):\n        try:\n"
+         "            if int(pid) != os.getpid():\n                os.kill(int(pid), 0)\n"
+         "                return -1.0\n        except OSError:\n            pass\n"
+         "    return float(np.mean(values))\n"), "graded", 5, needs=("user", "pids")),
     Case("write-outside", mean_if_blocked("open('{root}/source/planted.py', 'w').write('x')"), "graded", 5,
-         layer="user"),
+         needs=SECRETS),
     Case("write-tmp", mean_if_blocked("open('/tmp/eds-planted', 'w').write('x')\nraise OSError('tmp is private')"),
-         "graded", 5, layer="tmp"),
+         "graded", 5, needs=("tmp",)),
     Case("huge-output", answer("answer_mean", "for _ in range(200):\n    print('x' * 100_000)\n" + RIGHT_MEAN),
          "graded", 5),
     Case("huge-file", mean_if_blocked("open('big.bin', 'wb').write(bytes(400 * 1024**2))"), "graded", 5,
-         layer="limits"),
+         needs=("limits",)),
     # files
-    Case("corrupt-json", lambda nb, root: b"{ not json", "rejected", 0),
+    Case("corrupt-json", lambda nb, where: b"{ not json", "rejected", 0),
     Case("nbformat-3", _nbformat3, "rejected", 0),
-    Case("not-a-notebook-schema", lambda nb, root: b'{"nbformat": 4, "nbformat_minor": 4, "cells": 7}',
+    Case("not-a-notebook-schema", lambda nb, where: b'{"nbformat": 4, "nbformat_minor": 4, "cells": 7}',
          "rejected", 0),
     Case("oversized", edit(_oversized), "rejected", 0),
     # cells
@@ -153,7 +187,7 @@ CASES = [
     Case("prefilled-outputs", edit(_prefilled), "graded", 0),
     # tampering
     Case("patch-numpy", tamper("np.array_equal = lambda *a, **k: True"), "graded", 0),
-    Case("patch-builtins-right-answers", edit(lambda nb, root: nb.cells[1].__setitem__(
+    Case("patch-builtins-right-answers", edit(lambda nb, where: nb.cells[1].__setitem__(
         "source", nb.cells[1].source + "\nimport builtins\nbuiltins.abs = lambda x: 0")), "graded", 0),
     Case("patch-numpy-testing", tamper("import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
                                        "np.array_equal = lambda *a, **k: True"), "graded", 0),

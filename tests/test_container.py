@@ -1,12 +1,13 @@
 """The grading image, built and run with podman as CI runs it: 00-python-warmup's solution gets every
-autograded point and its release none, and a few hostile toy submissions get their outcome with the
-container's own limits (no network, capped memory and processes, read-only course) in place of the
-root-only sandbox layers. Skips, saying why, where no container engine can run.
+autograded point and its release none, and the whole adversarial suite (tests/hostile.py) gets its
+outcomes, the kernels isolated by unprivileged namespaces in place of the root-only layers. Skips,
+saying why, where no container engine can run; a case whose layers the container lacks skips too.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from autograder import notebooks as nbs
 from autograder.export import PENDING
 from autograder.course import REPO, Course
 
-from hostile import CASES, answer
+from hostile import CASES, REFERENCE, TEST_LIMITS, Case, Where, answer
 from toycourse import TOY, make_toy_course
 
 pytestmark = pytest.mark.xdist_group("container")  # one worker builds and runs the image once
@@ -25,17 +26,17 @@ pytestmark = pytest.mark.xdist_group("container")  # one worker builds and runs 
 WARMUP = "00-python-warmup"
 IMAGE = "localhost/eds-grader:test"
 CONF = REPO / "autograder" / "container" / "containers.conf"
+INSIDE = Where(root=Path("/course"), work=Path("/out"), subs=Path("/submissions"))
 # The container's --network none leaves only loopback: an outside address is unreachable.
-OUTSIDE = answer("answer_mean", "import errno, socket\ndef mean_of(values):\n    try:\n"
-                 "        socket.create_connection(('192.0.2.1', 80), timeout=2)\n    except OSError as e:\n"
-                 "        if e.errno == errno.ENETUNREACH:\n            return float(np.mean(values))\n"
-                 "    return -1.0\n")
-# (student, make, status, score): the toy's reference has 5 points. No fork bomb: without the root-only
-# user layer every kernel in the container shares one uid, and a bomb's leftovers would starve the
-# kernels graded after it.
-TOY_CASES = [("network-outside", OUTSIDE, "graded", 5)] + [
-    (c.name, c.make, c.status, c.score) for c in CASES
-    if c.name in ("corrupt-json", "os-exit", "memory-hog", "write-outside")]
+OUTSIDE = Case("network-outside", answer("answer_mean", "import errno, socket\ndef mean_of(values):\n    try:\n"
+               "        socket.create_connection(('192.0.2.1', 80), timeout=2)\n    except OSError as e:\n"
+               "        if e.errno == errno.ENETUNREACH:\n            return float(np.mean(values))\n"
+               "    return -1.0\n"), "graded", 5)
+TOY_CASES = [OUTSIDE] + CASES
+# The flags CI runs the image with: podman's masks over /proc would keep the kernel from mounting a
+# /proc of its own (the pids layer); the other flags are the container's own limits.
+RUN_FLAGS = ["--network", "none", "--read-only", "--memory", "3g", "--pids-limit", "1024",
+             "--security-opt", "unmask=/proc/*"]
 
 
 def podman(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -72,10 +73,10 @@ def class_folder(root: Path) -> Path:
     nbs.write(nbs.read(Course().release_dir / WARMUP / name), subs / "blank" / WARMUP / name)
     toy = make_toy_course(root / "toy")
     solution = nbs.read(toy.solutions_dir / TOY / f"{TOY}.ipynb")
-    nbs.write(solution, subs / "reference" / TOY / f"{TOY}.ipynb")
-    for student, make, _, _ in TOY_CASES:
-        made = make(solution, Path("/course"))
-        path = subs / student / TOY / f"{TOY}.ipynb"
+    nbs.write(solution, subs / REFERENCE / TOY / f"{TOY}.ipynb")
+    for case in TOY_CASES:
+        made = case.make(solution, INSIDE)
+        path = subs / case.name / TOY / f"{TOY}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(made) if isinstance(made, bytes) else nbs.write(made, path)
     return subs
@@ -83,19 +84,30 @@ def class_folder(root: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def graded(image, tmp_path_factory) -> tuple[dict[tuple[str, str], dict], Path]:
-    """One container run over the whole class; the toy is mounted read-only beside the course."""
+    """One container run over the whole class, two at a time; the toy and the suite's limits are
+    mounted read-only over the course's."""
     root = tmp_path_factory.mktemp("container")
     subs = class_folder(root)
+    config = root / "nbgrader_config.py"
+    config.write_text((REPO / "nbgrader_config.py").read_text() + TEST_LIMITS)
     out = root / "out"
     out.mkdir(mode=0o777)
     out.chmod(0o777)
-    run = podman("run", "--rm", "--network", "none", "--read-only", "--memory", "3g", "--pids-limit", "256",
-                 "-v", f"{subs}:/submissions:ro", "-v", f"{out}:/out",
-                 "-v", f"{root / 'toy' / 'source' / TOY}:/course/source/{TOY}:ro", image)
+    run = podman("run", "--rm", *RUN_FLAGS, "-v", f"{subs}:/submissions:ro", "-v", f"{out}:/out",
+                 "-v", f"{root / 'toy' / 'source' / TOY}:/course/source/{TOY}:ro",
+                 "-v", f"{config}:/course/nbgrader_config.py:ro", image, "--jobs", "2")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     assert (out / "grades.csv").read_text().startswith("student_id,assignment,raw_score")
     rows = json.loads((out / "grades.json").read_text())
     return {(r["student"], r["assignment"]): r for r in rows}, out
+
+
+def layers_in(out: Path, student: str) -> dict[str, str]:
+    """The isolation layers the container's log of a submission lists: name -> 'in force' or why not."""
+    log = (out / "logs" / TOY / f"{student}.log").read_text()
+    found = {m[1]: "in force" for m in re.finditer(r"^isolation (\w+): ", log, re.M)}
+    found.update({m[1]: m[2] for m in re.finditer(r"^isolation MISSING (\w+): (.*)$", log, re.M)})
+    return found
 
 
 def test_solution_gets_every_autograded_point(graded):
@@ -113,9 +125,23 @@ def test_feedback_is_written(graded):
     assert (graded[1] / "feedback" / "perfect" / WARMUP / f"{WARMUP}.html").is_file()
 
 
-@pytest.mark.parametrize("student,status,score", [("reference", "graded", 5)]
-                         + [(s, st, sc) for s, _, st, sc in TOY_CASES])
-def test_hostile_submission_in_the_container(graded, student, status, score):
-    row = graded[0][(student, TOY)]
-    expected = PENDING if status == "graded" else status  # the toy has a written answer for the TA
-    assert (row["status"], row["score"]) == (expected, score), row
+def test_the_logs_name_the_container_layers(graded):
+    """Non-root in the image: no uid layer, and every log says so and why; the namespaces replace it."""
+    layers = layers_in(graded[1], REFERENCE)
+    assert layers["user"].startswith("not root"), layers
+    assert {"limits", "network", "tmp", "view", "pids"} <= set(layers), layers
+
+
+def test_reference_submission_in_the_container(graded):
+    row = graded[0][(REFERENCE, TOY)]
+    assert (row["status"], row["score"]) == (PENDING, 5), row
+
+
+@pytest.mark.parametrize("case", TOY_CASES, ids=[c.name for c in TOY_CASES])
+def test_hostile_submission_in_the_container(graded, case):
+    missing = {k: v for k, v in layers_in(graded[1], REFERENCE).items() if v != "in force"}
+    if case.needs and set(case.needs) <= set(missing):
+        pytest.skip(f"the container lacks {', '.join(case.needs)}: " + "; ".join(missing.values()))
+    row = graded[0][(case.name, TOY)]
+    expected = PENDING if case.status == "graded" else case.status  # the toy has a written answer for the TA
+    assert (row["status"], row["score"]) == (expected, case.score), row

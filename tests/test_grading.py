@@ -80,3 +80,15 @@ def test_a_private_tmp_is_not_used_when_it_would_hide_the_kernels_python(tmp_pat
     assert hidden_by_private_tmp(["/usr", "/tmpfoo", "/opt/venv"]) is None
     (tmp_path / "link").symlink_to("/var/tmp")
     assert hidden_by_private_tmp([str(tmp_path / "link")]) == str(tmp_path / "link")
+
+
+def test_the_kernels_view_masks_each_secret_once(tmp_path):
+    """Outermost folders only, nothing a private /tmp already empties, never the kernel's own Python."""
+    from autograder.view import hidden_paths
+    for name in ("var/autograded/ada", "source", "venv/bin"):
+        (tmp_path / name).mkdir(parents=True)
+    (tmp_path / "var" / "gradebook.db").touch()
+    paths = [str(tmp_path / p) for p in ("var/autograded/ada", "var", "var/gradebook.db", "source", "gone", "venv")]
+    kernel = [str(tmp_path / "venv" / "bin")]
+    assert hidden_paths(paths, (), kernel) == [str(tmp_path / "var"), str(tmp_path / "source")]
+    assert hidden_paths(paths, (str(tmp_path),), kernel) == []  # all of it under a private /tmp
