@@ -99,11 +99,18 @@ def available_layers() -> tuple[str, ...]:
         if _runs(["unshare", "--net", "--mount", "true"]):
             layers += ["network"] + ([] if kernel_files_in_tmp() else ["tmp"])
         return tuple(layers + (["user"] if shutil.which("setpriv") else []))
-    if _runs(view.command(["true"], [], [], private_tmp=False, pids=False, limits=[])):
-        layers += ["network", "view"] + ([] if kernel_files_in_tmp() else ["tmp"])
-        if _runs(view.command(["true"], [], [], private_tmp=False, pids=True, limits=[])):
+    tmp = not kernel_files_in_tmp()
+    if _view_works(tmp, pids=False):
+        layers += ["network", "view"] + (["tmp"] if tmp else [])
+        if _view_works(tmp, pids=True):
             layers.append("pids")
     return tuple(layers)
+
+
+def _view_works(private_tmp: bool, pids: bool) -> bool:
+    """Run the view layer's whole script once, masks and bind included, around `true`."""
+    with tempfile.TemporaryDirectory(prefix=KERNEL_HOME_PREFIX) as kept:
+        return _runs(view.command(["true"], [] if private_tmp else [kept], [Path(kept)], private_tmp, pids, limits=[]))
 
 
 def expected_layers() -> tuple[str, ...]:
@@ -126,7 +133,7 @@ def why_missing(layer: str) -> str:
     if layer == "pids" and "view" in layers:
         return ("/proc cannot be mounted for the kernel (in a podman container: --security-opt unmask=/proc/*), "
                 "so it could signal the grader and what it leaves running outlives it")
-    if layer in ("network", "view", "pids") and not _as_root():
+    if layer in ("network", "tmp", "view", "pids") and not _as_root():
         return "no unprivileged user namespaces here (a container's seccomp profile, or a sysctl)"
     return "not possible on this machine"
 

@@ -82,6 +82,16 @@ def class_folder(root: Path) -> Path:
     return subs
 
 
+def run_image(image: str, subs: Path, out: Path, *flags: str) -> dict[tuple[str, str], dict]:
+    """Grade `subs` into `out` with the image; the rows of grades.json by (student, assignment)."""
+    out.mkdir(mode=0o777)
+    out.chmod(0o777)
+    run = podman("run", "--rm", *flags, "-v", f"{subs}:/submissions:ro", "-v", f"{out}:/out", image, "--jobs", "2")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    assert (out / "grades.csv").read_text().startswith("student_id,assignment,raw_score")
+    return {(r["student"], r["assignment"]): r for r in json.loads((out / "grades.json").read_text())}
+
+
 @pytest.fixture(scope="session")
 def graded(image, tmp_path_factory) -> tuple[dict[tuple[str, str], dict], Path]:
     """One container run over the whole class, two at a time; the toy and the suite's limits are
@@ -90,16 +100,9 @@ def graded(image, tmp_path_factory) -> tuple[dict[tuple[str, str], dict], Path]:
     subs = class_folder(root)
     config = root / "nbgrader_config.py"
     config.write_text((REPO / "nbgrader_config.py").read_text() + TEST_LIMITS)
-    out = root / "out"
-    out.mkdir(mode=0o777)
-    out.chmod(0o777)
-    run = podman("run", "--rm", *RUN_FLAGS, "-v", f"{subs}:/submissions:ro", "-v", f"{out}:/out",
-                 "-v", f"{root / 'toy' / 'source' / TOY}:/course/source/{TOY}:ro",
-                 "-v", f"{config}:/course/nbgrader_config.py:ro", image, "--jobs", "2")
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    assert (out / "grades.csv").read_text().startswith("student_id,assignment,raw_score")
-    rows = json.loads((out / "grades.json").read_text())
-    return {(r["student"], r["assignment"]): r for r in rows}, out
+    rows = run_image(image, subs, root / "out", *RUN_FLAGS, "-v", f"{root / 'toy' / 'source' / TOY}:/course/source/{TOY}:ro",
+                     "-v", f"{config}:/course/nbgrader_config.py:ro")
+    return rows, root / "out"
 
 
 def layers_in(out: Path, student: str) -> dict[str, str]:
@@ -145,3 +148,21 @@ def test_hostile_submission_in_the_container(graded, case):
     row = graded[0][(case.name, TOY)]
     expected = PENDING if case.status == "graded" else case.status  # the toy has a written answer for the TA
     assert (row["status"], row["score"]) == (expected, case.score), row
+
+
+def test_without_user_namespaces_grading_still_works_and_says_so(image, tmp_path):
+    """Docker's default seccomp profile forbids unshare: the image then grades with the limits layer
+    alone, and each log names every other layer as missing, and why."""
+    profile = tmp_path / "no-unshare.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["unshare", "setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}))
+    subs = tmp_path / "submissions"
+    name = f"{WARMUP}.ipynb"
+    nbs.write(nbs.read(Course().solutions_dir / WARMUP / name), subs / "perfect" / WARMUP / name)
+    rows = run_image(image, subs, tmp_path / "out", "--network", "none", "--read-only",
+                     "--security-opt", f"seccomp={profile}")
+    row = rows[("perfect", WARMUP)]
+    assert row["score"] == row["max_score"] - row["pending_points"] > 0
+    log = (tmp_path / "out" / "logs" / WARMUP / "perfect.log").read_text()
+    for layer in ("network", "tmp", "view", "pids"):
+        assert f"isolation MISSING {layer}: no unprivileged user namespaces" in log, log[:1500]
