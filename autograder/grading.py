@@ -15,6 +15,7 @@ import dataclasses
 import multiprocessing
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import time
@@ -120,9 +121,6 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path) 
         if not result["success"]:
             record.status, record.reason = FAILED, explain(failure_summary(result))
             zero_autograded(course, assignment, student)
-        working_copy = course.dir_of("autograded") / student / assignment
-        if working_copy.exists() and "user" in sandbox.available_layers():
-            sandbox.give(working_copy, 0)  # back to root: the next kernel on this uid cannot read it
     record.score, record.max_score = scores(course, assignment, student)
     record.seconds = round(time.monotonic() - started, 2)
     return record, log
@@ -218,6 +216,17 @@ def already_graded(course: Course, assignment: str, student: str, folder: Path) 
     return previous is not None and previous.submission_sha256 == intake.fingerprint(folder)
 
 
+def git_folders(root: Path) -> list[Path]:
+    """The course's history (solutions in every commit): .git, and, in a worktree where .git is a
+    file, the folders it points to."""
+    dot = root / ".git"
+    if not dot.exists() or not shutil.which("git"):
+        return [dot] if dot.exists() else []
+    named = subprocess.run(["git", "-C", str(root), "rev-parse", "--absolute-git-dir", "--git-common-dir"],
+                           capture_output=True, text=True)
+    return [dot] + ([root / line for line in named.stdout.split("\n") if line] if named.returncode == 0 else [])
+
+
 def inboxes(submissions: Path) -> list[Path]:
     """Where the submissions really are: the folder, and the targets of student folders that are links."""
     return sorted({submissions.resolve()} | {p.resolve().parent for p in submissions.iterdir() if p.is_dir()})
@@ -232,7 +241,7 @@ def prepare(course: Course, assignment: str, submissions: Path, jobs: int) -> Co
     work = course.work
     secrets = [course.source_dir, course.solutions_dir, course.root / "tests", course.dir_of("submitted"),
                course.dir_of("feedback"), work / "records", work / "logs", work / "release"]
-    secrets += [p for p in [course.root / ".git"] if p.exists()]
+    secrets += git_folders(course.root)
     files = [work / "gradebook.db"]
     sandbox.protect(secrets, files, traversable=[work, course.dir_of("autograded")], inboxes=inboxes(submissions))
     return course

@@ -21,6 +21,7 @@ from nbclient.util import run_sync
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
+from . import sandbox
 from .notebooks import is_test
 from .sandbox import SandboxKernelManager
 
@@ -40,6 +41,15 @@ class GuardedExecute(Execute):
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
+        """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
+        writes the graded notebook into it (through a link the kernel left there, otherwise)."""
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if resources and resources.get("metadata", {}).get("path"):
+                sandbox.seal(Path(resources["metadata"]["path"]))
 
     async def async_start_new_kernel_client(self):
         """A kernel that dies while starting (rare, seen under heavy load) is started once more."""

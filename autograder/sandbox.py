@@ -27,6 +27,7 @@ import functools
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -96,7 +97,7 @@ def available_layers() -> tuple[str, ...]:
     if not shutil.which("unshare"):
         return tuple(layers)
     if _as_root():
-        if _runs(["unshare", "--net", "--mount", "true"]):
+        if _runs(["unshare", "--net", "--ipc", "--mount", "true"]):
             layers += ["network"] + ([] if kernel_files_in_tmp() else ["tmp"])
         return tuple(layers + (["user"] if shutil.which("setpriv") else []))
     tmp = not kernel_files_in_tmp()
@@ -108,9 +109,12 @@ def available_layers() -> tuple[str, ...]:
 
 
 def _view_works(private_tmp: bool, pids: bool) -> bool:
-    """Run the view layer's whole script once, masks and bind included, around `true`."""
+    """Run the view layer's whole script once around `true`: a folder and a file masked (this
+    package's templates and marker, which exist wherever the grader runs), a folder bound back."""
+    package = Path(__file__).parent
+    masked = [str(package / "templates"), str(package / "__init__.py")]
     with tempfile.TemporaryDirectory(prefix=KERNEL_HOME_PREFIX) as kept:
-        return _runs(view.command(["true"], [] if private_tmp else [kept], [Path(kept)], private_tmp, pids, limits=[]))
+        return _runs(view.command(["true"], masked, [Path(kept)], private_tmp, pids, limits=[]))
 
 
 def expected_layers() -> tuple[str, ...]:
@@ -143,7 +147,7 @@ def describe_layers(limits: GradingLimits) -> list[str]:
     text = {
         "limits": f"limits: memory {limits.memory_bytes // 1024**2} MiB, {limits.processes} processes, "
                   f"files {limits.file_bytes // 1024**2} MiB, CPU {limits.cpu_seconds} s",
-        "network": "network: none (own network namespace)",
+        "network": "network: none (own network and IPC namespaces)",
         "tmp": "tmp: private /tmp, /var/tmp, /dev/shm" + (
             "; sources, gradebook and submissions masked (own mount namespace)" if _as_root() else ""),
         "user": "user: unprivileged uid owning only its working copy",
@@ -172,9 +176,9 @@ def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimit
         return view.command(cmd, hidden(), list(kept), "tmp" in layers, "pids" in layers, limits=prefix)
     if "network" in layers and "tmp" in layers:
         mounts = view.script(hidden(), [str(p) for p in kept], private_tmp=True, then='exec "$@"')
-        prefix += ["unshare", "--net", "--mount", "--", "sh", "-c", mounts, "sandbox"]
+        prefix += ["unshare", "--net", "--ipc", "--mount", "--", "sh", "-c", mounts, "sandbox"]
     elif "network" in layers:
-        prefix += ["unshare", "--net", "--"]
+        prefix += ["unshare", "--net", "--ipc", "--"]
     if "user" in layers:
         prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
     return prefix + cmd
@@ -195,6 +199,21 @@ def give(path: Path, uid: int) -> None:
             os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
     os.chown(path, uid, uid)
     os.chmod(path, 0o700)
+
+
+def seal(folder: Path) -> None:
+    """A kernel's working copy once the kernel is gone: back to root (what the kernel left running
+    can no longer change it), and without the links, special files and hard links through which the
+    grader's next write would land elsewhere."""
+    if "user" in available_layers():
+        give(folder, 0)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            info = os.lstat(path)
+            regular = stat.S_ISREG(info.st_mode) and info.st_nlink == 1
+            if not (regular or stat.S_ISDIR(info.st_mode)):
+                os.unlink(path)
 
 
 def protect(folders: list[Path], files: list[Path], traversable: list[Path], inboxes: list[Path]) -> None:

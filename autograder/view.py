@@ -3,7 +3,7 @@
 Without root the kernel cannot get a uid of its own, so it is kept from the grader's files another
 way: unprivileged user namespaces. The kernel command runs inside
 
-    unshare --user --map-root-user --net --mount [--pid --fork --kill-child --mount-proc]
+    unshare --user --map-root-user --net --ipc --mount [--pid --fork --kill-child --mount-proc]
         sh -c SCRIPT
             prlimit <limits> unshare --user --map-user=<grader uid> --map-group=<grader gid> --mount
                 <kernel>
@@ -33,6 +33,7 @@ FIRST_FD = 3  # the shell's descriptors 3..9 carry the kept folders across the m
 
 
 def inside(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or below it (by name: both already resolved)."""
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
@@ -58,7 +59,8 @@ def script(hidden: list[str], kept: list[str], private_tmp: bool, then: str) -> 
     lines += list(TMP_MOUNTS) if private_tmp else []
     masks = [shlex.quote(path) for path in hidden if os.path.isdir(path)]
     lines += [f"mount -t tmpfs -o size=64k,mode=755 tmpfs {mask}" for mask in masks]
-    lines += [f"mount --bind -o ro /dev/null {shlex.quote(path)}" for path in hidden if not os.path.isdir(path)]
+    # A file is masked by /dev/null: it reads empty, and what is written to it goes nowhere.
+    lines += [f"mount --bind /dev/null {shlex.quote(path)}" for path in hidden if not os.path.isdir(path)]
     for path, fd in fds.items():
         quoted = shlex.quote(path)
         lines += [f"mkdir -p {quoted}", f"mount --no-canonicalize --bind /proc/self/fd/{fd} {quoted}",
@@ -76,7 +78,7 @@ def command(cmd: list[str], hidden: list[str], kept: list[Path], private_tmp: bo
     processes against every user namespace above it with the limit each was created with, so a
     process cap set outside would be shared by the grader and every other kernel of its uid.
     """
-    outer = ["unshare", "--user", "--map-root-user", "--net", "--mount"]
+    outer = ["unshare", "--user", "--map-root-user", "--net", "--ipc", "--mount"]
     if pids:
         outer += ["--pid", "--fork", "--kill-child", "--mount-proc"]
     locked = shlex.join(limits + ["unshare", "--user", f"--map-user={os.getuid()}", f"--map-group={os.getgid()}",

@@ -19,6 +19,7 @@ RIGHT_DOUBLE = "def double(x):\n    return 2 * np.asarray(x)\n"
 RIGHT_MEAN = "def mean_of(values):\n    return float(np.mean(values))\n"
 WRONG_BOTH = "def double(x):\n    return x\n\ndef mean_of(values):\n    return 0.0\n"
 REFERENCE = "aaa-reference"
+PLANTED = ("planted.py", "planted-by-link")  # what the cases try to leave in the working folder
 SECRETS = ("user", "view")  # the layers that keep the grader's files from the kernel
 # The limits the suite grades with (appended to the course's nbgrader_config.py): short enough for
 # the time cases, small enough for the oversized one.
@@ -165,8 +166,10 @@ CASES = [
          "            if int(pid) != os.getpid():\n                os.kill(int(pid), 0)\n"
          "                return -1.0\n        except OSError:\n            pass\n"
          "    return float(np.mean(values))\n"), "graded", 5, needs=("user", "pids")),
-    Case("write-outside", mean_if_blocked("open('{root}/source/planted.py', 'w').write('x')"), "graded", 5,
+    Case("write-outside", mean_if_blocked("open('{work}/planted.py', 'w').write('x')"), "graded", 5,
          needs=SECRETS),
+    Case("notebook-swapped-for-a-link", answer("answer_mean", "import os\nos.remove('99-toy.ipynb')\n"
+         "os.symlink('{work}/planted-by-link', '99-toy.ipynb')\n" + RIGHT_MEAN), "graded", 5),
     Case("write-tmp", mean_if_blocked("open('/tmp/eds-planted', 'w').write('x')\nraise OSError('tmp is private')"),
          "graded", 5, needs=("tmp",)),
     Case("huge-output", answer("answer_mean", "for _ in range(200):\n    print('x' * 100_000)\n" + RIGHT_MEAN),

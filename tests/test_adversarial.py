@@ -9,11 +9,15 @@ import pytest
 from autograder import grading, notebooks as nbs, records, sandbox
 from autograder.course import Course
 
-from hostile import CASES, REFERENCE, TEST_LIMITS, Where
+from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Where
 from toycourse import TOY, make_toy_course
 
 LAYERS = sandbox.available_layers()
 RUNNABLE = [case for case in CASES if not case.needs or set(case.needs) & set(LAYERS)]
+
+
+def where(course: Course, out: Path) -> Where:
+    return Where(course.root, course.work, out)
 
 
 def build_class(course: Course, out: Path) -> None:
@@ -21,7 +25,7 @@ def build_class(course: Course, out: Path) -> None:
     solution = nbs.read(course.solutions_dir / TOY / name)
     nbs.write(solution, out / REFERENCE / TOY / name)
     for case in RUNNABLE:
-        made = case.make(solution, Where(course.root, course.work, out))
+        made = case.make(solution, where(course, out))
         path = out / case.name / TOY / name
         if isinstance(made, bytes):
             path.parent.mkdir(parents=True)
@@ -64,7 +68,7 @@ def test_the_reference_submission_is_untouched(hostile_run):
 
 def test_nothing_was_planted_outside(hostile_run):
     course, _ = hostile_run
-    assert not (course.root / "source" / "planted.py").exists()
+    assert not [name for name in PLANTED if (course.work / name).exists()]
     if "tmp" in LAYERS:
         assert not Path("/tmp/eds-planted").exists()
 
@@ -108,7 +112,7 @@ def build_class_small(course: Course, out: Path) -> None:
     name = f"{TOY}.ipynb"
     solution = nbs.read(course.solutions_dir / TOY / name)
     for case in [c for c in CASES if c.name in ("sys-exit", "tests-reordered", "patch-numpy", "corrupt-json")]:
-        made = case.make(solution, Where(course.root, course.work, out))
+        made = case.make(solution, where(course, out))
         path = out / case.name / TOY / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(made) if isinstance(made, bytes) else nbs.write(made, path)

@@ -18,7 +18,7 @@ from autograder import notebooks as nbs
 from autograder.export import PENDING
 from autograder.course import REPO, Course
 
-from hostile import CASES, REFERENCE, TEST_LIMITS, Case, Where, answer
+from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, answer
 from toycourse import TOY, make_toy_course
 
 pytestmark = pytest.mark.xdist_group("container")  # one worker builds and runs the image once
@@ -100,7 +100,8 @@ def graded(image, tmp_path_factory) -> tuple[dict[tuple[str, str], dict], Path]:
     subs = class_folder(root)
     config = root / "nbgrader_config.py"
     config.write_text((REPO / "nbgrader_config.py").read_text() + TEST_LIMITS)
-    rows = run_image(image, subs, root / "out", *RUN_FLAGS, "-v", f"{root / 'toy' / 'source' / TOY}:/course/source/{TOY}:ro",
+    toy_source = root / "toy" / "source" / TOY
+    rows = run_image(image, subs, root / "out", *RUN_FLAGS, "-v", f"{toy_source}:/course/source/{TOY}:ro",
                      "-v", f"{config}:/course/nbgrader_config.py:ro")
     return rows, root / "out"
 
@@ -138,6 +139,10 @@ def test_the_logs_name_the_container_layers(graded):
 def test_reference_submission_in_the_container(graded):
     row = graded[0][(REFERENCE, TOY)]
     assert (row["status"], row["score"]) == (PENDING, 5), row
+
+
+def test_nothing_was_planted_in_the_working_folder(graded):
+    assert not [name for name in PLANTED if (graded[1] / name).exists()]
 
 
 @pytest.mark.parametrize("case", TOY_CASES, ids=[c.name for c in TOY_CASES])

@@ -1,9 +1,13 @@
 """The grading path on bad input, on a two-part toy course (fast): nothing lost, every case explained."""
 from __future__ import annotations
 
+import shlex
+import subprocess
+
 import pytest
 
-from autograder import feedback, grading, records
+from autograder import feedback, grading, records, view
+from autograder.sandbox import hidden_by_private_tmp
 
 from conftest import autograder
 from toycourse import TOY, make_toy_course, toy_class
@@ -74,7 +78,6 @@ def test_unknown_assignment_is_a_one_line_error():
 
 def test_a_private_tmp_is_not_used_when_it_would_hide_the_kernels_python(tmp_path):
     """A clone or a venv under /tmp: the kernel must still find its Python, so the tmp layer goes."""
-    from autograder.sandbox import hidden_by_private_tmp
     assert hidden_by_private_tmp(["/usr", "/tmp/clone/.venv"]) == "/tmp/clone/.venv"
     assert hidden_by_private_tmp(["/dev/shm"]) == "/dev/shm"
     assert hidden_by_private_tmp(["/usr", "/tmpfoo", "/opt/venv"]) is None
@@ -84,11 +87,21 @@ def test_a_private_tmp_is_not_used_when_it_would_hide_the_kernels_python(tmp_pat
 
 def test_the_kernels_view_masks_each_secret_once(tmp_path):
     """Outermost folders only, nothing a private /tmp already empties, never the kernel's own Python."""
-    from autograder.view import hidden_paths
     for name in ("var/autograded/ada", "source", "venv/bin"):
         (tmp_path / name).mkdir(parents=True)
     (tmp_path / "var" / "gradebook.db").touch()
     paths = [str(tmp_path / p) for p in ("var/autograded/ada", "var", "var/gradebook.db", "source", "gone", "venv")]
     kernel = [str(tmp_path / "venv" / "bin")]
-    assert hidden_paths(paths, (), kernel) == [str(tmp_path / "var"), str(tmp_path / "source")]
-    assert hidden_paths(paths, (str(tmp_path),), kernel) == []  # all of it under a private /tmp
+    assert view.hidden_paths(paths, (), kernel) == [str(tmp_path / "var"), str(tmp_path / "source")]
+    assert view.hidden_paths(paths, (str(tmp_path),), kernel) == []  # all of it under a private /tmp
+
+
+def test_the_view_script_is_valid_shell_whatever_the_paths(tmp_path):
+    """Spaces, quotes and newlines in a course's paths stay inside their words."""
+    odd = tmp_path / "it's a \"course\"\nhere"
+    (odd / "source").mkdir(parents=True)
+    (odd / "gradebook.db").touch()
+    script = view.script([str(odd / "source"), str(odd / "gradebook.db")], [str(odd / "work copy")],
+                         private_tmp=True, then='exec "$@"')
+    assert subprocess.run(["sh", "-n", "-c", script]).returncode == 0
+    assert shlex.quote(str(odd / "source")) in script
