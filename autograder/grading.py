@@ -220,8 +220,10 @@ def git_folders(root: Path) -> list[Path]:
     """The course's history (solutions in every commit): .git, and, in a worktree where .git is a
     file, the folders it points to."""
     dot = root / ".git"
-    if not dot.exists() or not shutil.which("git"):
-        return [dot] if dot.exists() else []
+    if not dot.exists():
+        return []
+    if not shutil.which("git"):
+        return [dot]
     named = subprocess.run(["git", "-C", str(root), "rev-parse", "--absolute-git-dir", "--git-common-dir"],
                            capture_output=True, text=True)
     return [dot] + ([root / line for line in named.stdout.split("\n") if line] if named.returncode == 0 else [])

@@ -67,13 +67,10 @@ def _runs(cmd: list[str]) -> bool:
         return False
 
 
-PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
-
-
 def hidden_by_private_tmp(paths: list[str]) -> str | None:
     """The first of `paths` that a private /tmp would hide from the kernel (its Python, the course)."""
     for path in paths:
-        if any(view.inside(os.path.realpath(path), top) for top in PRIVATE_TMP):
+        if any(view.inside(os.path.realpath(path), top) for top in view.PRIVATE_TMP):
             return path
     return None
 
@@ -187,7 +184,7 @@ def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimit
 def hidden() -> list[str]:
     """What the kernel's mount namespace masks, as `protect` chose it (inherited by the workers)."""
     paths = json.loads(os.environ.get(HIDDEN_ENV, "[]"))
-    private_tmp = PRIVATE_TMP if "tmp" in available_layers() else ()
+    private_tmp = view.PRIVATE_TMP if "tmp" in available_layers() else ()
     kernel_files = [sys.prefix, sys.base_prefix, os.environ.get("EDS_DATA_DIR", sys.prefix)]
     return view.hidden_paths(paths, private_tmp, [os.path.realpath(p) for p in kernel_files])
 

@@ -25,6 +25,7 @@ import shlex
 from pathlib import Path
 
 # What a private /tmp gets: room for scratch files, nothing shared with the grader or other kernels.
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 TMP_MOUNTS = ("mount -t tmpfs -o size=256m,mode=1777 tmpfs /tmp",
               "mount -t tmpfs -o size=64m,mode=1777 tmpfs /var/tmp",
               "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm",

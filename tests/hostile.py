@@ -15,6 +15,8 @@ import nbformat
 
 from autograder import notebooks as nbs
 
+from toycourse import TOY
+
 RIGHT_DOUBLE = "def double(x):\n    return 2 * np.asarray(x)\n"
 RIGHT_MEAN = "def mean_of(values):\n    return float(np.mean(values))\n"
 WRONG_BOTH = "def double(x):\n    return x\n\ndef mean_of(values):\n    return 0.0\n"
@@ -46,6 +48,10 @@ class Case:
     score: float
     needs: tuple[str, ...] = ()  # isolation layers, any of which this outcome relies on
 
+    def runs_with(self, layers) -> bool:
+        """Whether the outcome is owed where `layers` are in force."""
+        return not self.needs or bool(set(self.needs) & set(layers))
+
 
 def answer(gid: str, source: str):
     """Replace one answer cell of the solution ({root}, {work}, {subs} stand for the Where)."""
@@ -57,6 +63,15 @@ def answer(gid: str, source: str):
         nbs.cells_by_id(nb)[gid].source = placed
         return nb
     return make
+
+
+def hand_in(cases: list[Case], solution, where: Where, folder: Path) -> None:
+    """Each case as its student hands it in under `folder` (which the grader will see as where.subs)."""
+    for case in cases:
+        made = case.make(solution, where)
+        path = folder / case.name / TOY / f"{TOY}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(made) if isinstance(made, bytes) else nbs.write(made, path)
 
 
 def mean_if_blocked(action: str):

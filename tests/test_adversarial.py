@@ -9,29 +9,20 @@ import pytest
 from autograder import grading, notebooks as nbs, records, sandbox
 from autograder.course import Course
 
-from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Where
+from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, hand_in
 from toycourse import TOY, make_toy_course
 
 LAYERS = sandbox.available_layers()
-RUNNABLE = [case for case in CASES if not case.needs or set(case.needs) & set(LAYERS)]
+RUNNABLE = [case for case in CASES if case.runs_with(LAYERS)]
+# Students with different scores: enough to show that the order of grading does not matter.
+SMALL_CLASS = [c for c in CASES if c.name in ("sys-exit", "tests-reordered", "patch-numpy", "corrupt-json")]
 
 
-def where(course: Course, out: Path) -> Where:
-    return Where(course.root, course.work, out)
-
-
-def build_class(course: Course, out: Path) -> None:
-    name = f"{TOY}.ipynb"
-    solution = nbs.read(course.solutions_dir / TOY / name)
-    nbs.write(solution, out / REFERENCE / TOY / name)
-    for case in RUNNABLE:
-        made = case.make(solution, where(course, out))
-        path = out / case.name / TOY / name
-        if isinstance(made, bytes):
-            path.parent.mkdir(parents=True)
-            path.write_bytes(made)
-        else:
-            nbs.write(made, path)
+def build_class(course: Course, out: Path, cases: list[Case]) -> None:
+    """The reference and `cases` as handed in under `out`."""
+    solution = nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb")
+    nbs.write(solution, out / REFERENCE / TOY / f"{TOY}.ipynb")
+    hand_in(cases, solution, Where(course.root, course.work, out), out)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +31,7 @@ def hostile_run(tmp_path_factory):
     course = make_toy_course(root)
     with (root / "nbgrader_config.py").open("a") as fh:
         fh.write(TEST_LIMITS)
-    build_class(course, root / "subs")
+    build_class(course, root / "subs", RUNNABLE)
     rows = {r.student: r for r in grading.grade(course, TOY, root / "subs", jobs=2)}
     return course, rows
 
@@ -98,21 +89,10 @@ def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
     for jobs in (1, 2):
         root = tmp_path / f"jobs{jobs}"
         course = make_toy_course(root)
-        build_class_small(course, root / "subs")
+        build_class(course, root / "subs", SMALL_CLASS)
         grading.grade(course, TOY, root / "subs", jobs=jobs)
         with gradebook_for(grading.grading_course(course)) as gb:
             results.append(sorted((g.student.id, g.name, g.score) for a in gb.assignments for s in a.submissions
                                   for n in s.notebooks for g in n.grades
                                   for _ in [setattr(g, "student", s.student)] ))
     assert results[0] == results[1]
-
-
-def build_class_small(course: Course, out: Path) -> None:
-    """Four students with different scores: enough to show that order does not matter."""
-    name = f"{TOY}.ipynb"
-    solution = nbs.read(course.solutions_dir / TOY / name)
-    for case in [c for c in CASES if c.name in ("sys-exit", "tests-reordered", "patch-numpy", "corrupt-json")]:
-        made = case.make(solution, where(course, out))
-        path = out / case.name / TOY / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(made) if isinstance(made, bytes) else nbs.write(made, path)

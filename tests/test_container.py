@@ -18,7 +18,7 @@ from autograder import notebooks as nbs
 from autograder.export import PENDING
 from autograder.course import REPO, Course
 
-from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, answer
+from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, answer, hand_in
 from toycourse import TOY, make_toy_course
 
 pytestmark = pytest.mark.xdist_group("container")  # one worker builds and runs the image once
@@ -74,11 +74,7 @@ def class_folder(root: Path) -> Path:
     toy = make_toy_course(root / "toy")
     solution = nbs.read(toy.solutions_dir / TOY / f"{TOY}.ipynb")
     nbs.write(solution, subs / REFERENCE / TOY / f"{TOY}.ipynb")
-    for case in TOY_CASES:
-        made = case.make(solution, INSIDE)
-        path = subs / case.name / TOY / f"{TOY}.ipynb"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(made) if isinstance(made, bytes) else nbs.write(made, path)
+    hand_in(TOY_CASES, solution, INSIDE, subs)
     return subs
 
 
@@ -147,8 +143,9 @@ def test_nothing_was_planted_in_the_working_folder(graded):
 
 @pytest.mark.parametrize("case", TOY_CASES, ids=[c.name for c in TOY_CASES])
 def test_hostile_submission_in_the_container(graded, case):
-    missing = {k: v for k, v in layers_in(graded[1], REFERENCE).items() if v != "in force"}
-    if case.needs and set(case.needs) <= set(missing):
+    layers = layers_in(graded[1], REFERENCE)
+    missing = {k: v for k, v in layers.items() if v != "in force"}
+    if not case.runs_with(set(layers) - set(missing)):
         pytest.skip(f"the container lacks {', '.join(case.needs)}: " + "; ".join(missing.values()))
     row = graded[0][(case.name, TOY)]
     expected = PENDING if case.status == "graded" else case.status  # the toy has a written answer for the TA
