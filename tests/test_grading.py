@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from autograder import feedback, grading, records, view
+from autograder.course import Course
 from autograder.sandbox import hidden_by_private_tmp
 
 from conftest import autograder
@@ -83,6 +84,14 @@ def test_a_private_tmp_is_not_used_when_it_would_hide_the_kernels_python(tmp_pat
     assert hidden_by_private_tmp(["/usr", "/tmpfoo", "/opt/venv"]) is None
     (tmp_path / "link").symlink_to("/var/tmp")
     assert hidden_by_private_tmp([str(tmp_path / "link")]) == str(tmp_path / "link")
+
+
+def test_kernels_get_one_thread_each_unless_the_grader_chose(monkeypatch):
+    """Several kernels with a pool of threads each spin on shared cores; a grader's choice stands."""
+    monkeypatch.setattr(grading.os, "environ", {"MKL_NUM_THREADS": "4"})
+    grading.kernel_environment(Course())
+    assert grading.os.environ["OMP_NUM_THREADS"] == grading.os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert grading.os.environ["MKL_NUM_THREADS"] == "4"
 
 
 def test_the_kernels_view_masks_each_secret_once(tmp_path):
