@@ -6,19 +6,17 @@ current assignments.
 """
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
 
-from . import export, feedback, grading, mutants
+from . import export, feedback, grading, mutants, report
 from . import notebooks as nbs
 from .course import Course, REPO
 from .schedule import due_date
 
-PLANTED = "planted.json"   # the sample class's known misconceptions, for the report
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
 
@@ -98,12 +96,11 @@ def run(course: Course, assignments: list[str], jobs: int = 2) -> None:
         feedback.generate(course, assignment)
     # What the report checks the feedback against: did each planted misconception get named?
     planted = {a: {"ben-partial": [m.hint for m in _planted(a)]} for a in assignments}
-    (course.work / PLANTED).write_text(json.dumps(planted, indent=1))
+    report.record_planted(course, planted)
     print(export.summary_table(rows))
     grades = export.nbgrader_csv(course, course.work / "grades.csv")
     status = export.status_csv(course, assignments, course.work / "submissions.csv")
     print(f"\nsubmissions: {submissions}\nfeedback:    {course.dir_of('feedback')}"
           f"\ngrades:      {grades}\nstatuses:    {status}")
-    from . import report
     print(f"LMS grades:  {export.lms_csv(course, assignments, course.work / 'lms.csv')}")
     print(f"\nclass report (open it in a browser): {report.generate(course, assignments)}")

@@ -18,13 +18,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from . import export
 from . import notebooks as nbs
 from .course import Course
-from .demo import PLANTED
 from .feedback_filters import split_hint, test_failure
 from .grading import grading_course
 from .nbgrader_api import gradebook_for
 
 matplotlib.use("agg")
 from matplotlib import pyplot as plt  # noqa: E402 (after choosing the file-only backend)
+
+PLANTED = "planted.json"   # in the working folder: see record_planted
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "report"
 FINAL = {export.records.GRADED}          # scores that are final grades
@@ -112,6 +113,12 @@ def part_summary(parts: pd.DataFrame, n: int) -> list[dict]:
                         "messages": list(messages.items()),
                         "misconceptions": [(hint, count, 100 * count / n) for hint, count in hints.items()]})
     return summary
+
+
+def record_planted(course: Course, planted: dict[str, dict[str, list[str]]]) -> None:
+    """Keep, per assignment and student, the misconceptions a known submission carries (the demo's
+    sample class), so that the report can say how many of them the feedback named."""
+    (course.work / PLANTED).write_text(json.dumps(planted, indent=1))
 
 
 def planted_named(course: Course, assignment: str, parts: pd.DataFrame) -> dict | None:

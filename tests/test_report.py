@@ -3,12 +3,11 @@ is shown, and an assignment with no submission is said to have none."""
 from __future__ import annotations
 
 import csv
-import json
 
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder import demo, export, report
+from autograder import export, report
 from autograder.course import Course
 
 from conftest import autograder
@@ -86,7 +85,7 @@ def test_planted_misconceptions_are_counted_as_named_or_missed(toy_run, tmp_path
     course = toy_run.copy(tmp_path / "course")
     planted = {TOY: {"ivy": ["the sum was not divided by the number of values"],
                      "ada": ["a misconception the solution cannot show"]}}
-    (course.work / demo.PLANTED).write_text(json.dumps(planted))
+    report.record_planted(course, planted)
     report.generate(course, [TOY])
     page = BeautifulSoup((course.work / "report" / f"{TOY}.html").read_text(), "html.parser")
     said = text_of(page, "planted")
