@@ -4,8 +4,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from traitlets.config import Config, PyFileConfigLoader
+
+if TYPE_CHECKING:
+    from nbgrader.coursedir import CourseDirectory
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT_NAME = re.compile(r"^\d\d-[a-z0-9-]+$")
@@ -28,6 +32,13 @@ class Course:
     workdir: Path | None = None
     release: Path | None = None
     db_url: str | None = None
+
+    @classmethod
+    def of_nbgrader(cls, course_directory: CourseDirectory) -> Course:
+        """The course nbgrader's own tools (formgrader, `nbgrader autograde`) were configured with:
+        its working folder is the one that holds autograded/."""
+        root = Path(course_directory.root)
+        return cls(root=root, workdir=(root / course_directory.autograded_directory).parent)
 
     @property
     def source_dir(self) -> Path:

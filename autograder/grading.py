@@ -242,13 +242,18 @@ def prepare(course: Course, assignment: str, submissions: Path) -> Course:
     with setup_lock(course):
         build.release(course, assignment)
     kernel_environment(course)
+    lock_secrets(course, inboxes(submissions))
+    return course
+
+
+def lock_secrets(course: Course, inboxes: list[Path]) -> None:
+    """What no kernel may read: the sources and solutions (hidden tests in both), the course's tests
+    and history, the gradebook, every submission and what grading made of it."""
     work = course.work
     secrets = [course.source_dir, course.solutions_dir, course.root / "tests", course.dir_of("submitted"),
                course.dir_of("feedback"), work / "records", work / "logs", work / "release"]
-    secrets += git_folders(course.root)
-    files = [work / "gradebook.db"]
-    sandbox.protect(secrets, files, traversable=[work, course.dir_of("autograded")], inboxes=inboxes(submissions))
-    return course
+    sandbox.protect(secrets + git_folders(course.root), [work / "gradebook.db"],
+                    traversable=[work, course.dir_of("autograded")], inboxes=inboxes)
 
 
 def grade(course: Course, assignment: str, submissions: Path, force: bool = False, jobs: int = 1,

@@ -14,14 +14,18 @@ which is why the kernel also runs in the sandbox, and why the README states that
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from nbformat import NotebookNode
 from nbclient.util import run_sync
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
 from . import sandbox
+from .course import Course
+from .grading import lock_secrets
 from .notebooks import is_test
 from .sandbox import SandboxKernelManager
 
@@ -44,7 +48,10 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
-        writes the graded notebook into it (through a link the kernel left there, otherwise)."""
+        writes the graded notebook into it (through a link the kernel left there, otherwise).
+        Started by nbgrader's own autograde, it first locks the course's secrets as `grade` does."""
+        if sandbox.HIDDEN_ENV not in os.environ:  # nbgrader's own autograde (formgrader, CLI), not ours
+            lock_secrets(Course.of_nbgrader(CourseDirectory(config=self.config)), inboxes=[])
         try:
             return super().preprocess(nb, resources, km)
         finally:

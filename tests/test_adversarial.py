@@ -2,12 +2,18 @@
 batch goes on, and no other grade is touched (issue 3's threat model, on the toy course)."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from autograder import grading, notebooks as nbs, records, sandbox
-from autograder.course import Course
+from autograder.course import REPO, Course
+from autograder.nbgrader_api import gradebook_for
 
 from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, hand_in
 from toycourse import TOY, make_toy_course
@@ -84,7 +90,6 @@ def test_every_log_lists_the_isolation_layers(hostile_run):
 
 def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
     """Same class, --jobs 1 and --jobs 2: the same scores, cell by cell."""
-    from autograder.nbgrader_api import gradebook_for
     results = []
     for jobs in (1, 2):
         root = tmp_path / f"jobs{jobs}"
@@ -96,3 +101,38 @@ def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
                                   for n in s.notebooks for g in n.grades
                                   for _ in [setattr(g, "student", s.student)] ))
     assert results[0] == results[1]
+
+
+
+NBGRADER_PATH = [c for c in CASES if c.name in ("read-source", "read-gradebook")]
+
+
+@pytest.fixture
+def course_where_courses_live():
+    """A toy course outside /tmp (which the tmp layer empties for the kernel anyway), in a folder
+    anyone may cross, as a real course: then only the sandbox keeps its secrets."""
+    (REPO / "var").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=REPO / "var", prefix="test-course-"))
+    os.chmod(folder, 0o755)
+    course = make_toy_course(folder / "course")
+    if "user" in LAYERS and subprocess.run(["setpriv", f"--reuid={sandbox.sandbox_uid()}", "--clear-groups",
+                                            "test", "-r", str(course.source_dir)]).returncode:
+        pytest.skip(f"other users cannot reach {folder} here: its modes alone would keep a kernel out")
+    yield course
+    shutil.rmtree(folder)
+
+
+@pytest.mark.skipif(not NBGRADER_PATH[0].runs_with(LAYERS), reason=f"no layer hides the course's secrets here "
+                    f"({', '.join(sandbox.missing_layers())} missing)")
+def test_nbgraders_own_autograde_hides_the_secrets_too(course_where_courses_live):
+    """A TA who presses the formgrader's Autograde runs nbgrader's path, not `grade`: the kernel is
+    kept from the hidden tests and the gradebook all the same."""
+    course = course_where_courses_live
+    hand_in(NBGRADER_PATH, nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb"),
+            Where(course.root, course.work, course.dir_of("submitted")), course.dir_of("submitted"))
+    env = {k: v for k, v in os.environ.items() if k != sandbox.HIDDEN_ENV}
+    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", TOY], cwd=course.root, check=True,
+                   capture_output=True, env={**env, "PYTHONPATH": str(REPO)})
+    with gradebook_for(course) as gb:
+        scores = {case.name: gb.find_submission(TOY, case.name).score for case in NBGRADER_PATH}
+    assert scores == {case.name: case.score for case in NBGRADER_PATH}
