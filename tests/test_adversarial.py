@@ -103,7 +103,6 @@ def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
     assert results[0] == results[1]
 
 
-
 NBGRADER_PATH = [c for c in CASES if c.name in ("read-source", "read-gradebook")]
 
 
@@ -113,13 +112,15 @@ def course_where_courses_live():
     anyone may cross, as a real course: then only the sandbox keeps its secrets."""
     (REPO / "var").mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=REPO / "var", prefix="test-course-"))
-    os.chmod(folder, 0o755)
-    course = make_toy_course(folder / "course")
-    if "user" in LAYERS and subprocess.run(["setpriv", f"--reuid={sandbox.sandbox_uid()}", "--clear-groups",
-                                            "test", "-r", str(course.source_dir)]).returncode:
-        pytest.skip(f"other users cannot reach {folder} here: its modes alone would keep a kernel out")
-    yield course
-    shutil.rmtree(folder)
+    try:  # removed also when the course cannot be built or the test is skipped
+        os.chmod(folder, 0o755)
+        course = make_toy_course(folder / "course")
+        if "user" in LAYERS and subprocess.run(["setpriv", f"--reuid={sandbox.sandbox_uid()}", "--clear-groups",
+                                                "test", "-r", str(course.source_dir)]).returncode:
+            pytest.skip(f"other users cannot reach {folder} here: its modes alone would keep a kernel out")
+        yield course
+    finally:
+        shutil.rmtree(folder)
 
 
 @pytest.mark.skipif(not NBGRADER_PATH[0].runs_with(LAYERS), reason=f"no layer hides the course's secrets here "
