@@ -19,8 +19,10 @@ import shutil
 import signal
 import subprocess
 import time
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import psutil
 from nbgrader.api import InvalidEntry, MissingEntry
@@ -172,6 +174,48 @@ def _failed(course: Course, assignment: str, student: str, reason: str, seconds:
                   submission_sha256=None, layers=sandbox.describe_layers(sandbox.GradingLimits()))
 
 
+class Job(NamedTuple):
+    """One submission being graded in a worker."""
+    proc: BaseProcess
+    conn: Connection  # the reading end of the worker's pipe
+    student: str
+    folder: Path
+    started: float
+
+
+def _report(conn: Connection) -> tuple[Record | None, str] | None:
+    """What the worker sent, or None if it has sent nothing (yet, or ever: a worker killed outright
+    leaves only the end of the pipe, which reads as EOF)."""
+    try:
+        return conn.recv() if conn.poll() else None
+    except EOFError:
+        return None
+
+
+def _outcome(course: Course, assignment: str, slot: int, job: Job, limit: int) -> tuple[Record, str] | None:
+    """The record and log of a finished or overdue job, or None while it runs.
+
+    Liveness is read before the pipe: a worker that reports and exits between the two reads still
+    has its report in the pipe. Read the other way round, a busy parent took a worker that had just
+    reported for one that died without a word, and failed a good submission.
+    """
+    alive, elapsed = job.proc.is_alive(), time.monotonic() - job.started
+    report = _report(job.conn)
+    if report is not None:
+        job.proc.join()
+        record, log = report
+        if record is None:
+            return _failed(course, assignment, job.student, f"the grader failed on it: {log}", elapsed), log
+        return record, log
+    if not alive:
+        return _failed(course, assignment, job.student, explain("MemoryError"), elapsed), ""
+    if elapsed > limit:
+        _stop(job.proc, job_uid(slot))
+        return _failed(course, assignment, job.student,
+                       f"the notebook ran longer than {limit} s and was stopped", elapsed), ""
+    return None
+
+
 def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs: int,
              on_graded: OnGraded | None = None) -> list[Record]:
     """Grade `todo` in up to `jobs` workers at once; every submission comes back as a record."""
@@ -184,24 +228,15 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
             parent, child = ctx.Pipe(duplex=False)
             proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, job_uid(slot), child))
             proc.start()
-            running[slot] = (proc, parent, student, folder, time.monotonic())
-        for slot, (proc, conn, student, folder, started) in list(running.items()):
-            elapsed = time.monotonic() - started
-            if conn.poll():
-                record, log = conn.recv()
-                proc.join()
-                if record is None:
-                    record, log = _failed(course, assignment, student, f"the grader failed on it: {log}", elapsed), log
-            elif not proc.is_alive():
-                record, log = _failed(course, assignment, student, explain("MemoryError"), elapsed), ""
-            elif elapsed > limit:
-                _stop(proc, job_uid(slot))
-                record, log = _failed(course, assignment, student,
-                                      f"the notebook ran longer than {limit} s and was stopped", elapsed), ""
-            else:
+            child.close()  # the worker holds the only writing end: its death reads as EOF
+            running[slot] = Job(proc, parent, student, folder, time.monotonic())
+        for slot, job in list(running.items()):
+            outcome = _outcome(course, assignment, slot, job, limit)
+            if outcome is None:
                 continue
+            record, log = outcome
             _reap(job_uid(slot))
-            record.submission_sha256 = intake.fingerprint(folder)
+            record.submission_sha256 = intake.fingerprint(job.folder)
             records.save(course, record)
             records.write_log(course, record, log)
             done.append(record)

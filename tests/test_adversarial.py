@@ -53,7 +53,7 @@ def test_hostile_submission_gets_its_outcome(case, hostile_run):
                     f"({', '.join(sandbox.missing_layers())} missing here)")
     _, rows = hostile_run
     record = rows[case.name]
-    assert (record.status, record.score) == (case.status, case.score), record
+    assert (record.status, record.score) == (case.status, case.score), f"{record.seconds} s, {record.reason!r}"
     if case.status != "graded":
         assert record.reason, "a submission that was not graded must say why"
 

@@ -1,12 +1,16 @@
 """The grading path on bad input, on a two-part toy course (fast): nothing lost, every case explained."""
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
+from multiprocessing.process import BaseProcess
 
 import pytest
 
 from autograder import feedback, grading, records, view
+from autograder import notebooks as nbs
 from autograder.course import Course
 from autograder.sandbox import hidden_by_private_tmp
 
@@ -69,6 +73,48 @@ def test_a_rerun_skips_what_is_graded_and_changes_nothing(toy):
     course, rows = toy
     again = {r.student: r for r in grading.grade(course, TOY, course.root / "subs")}
     assert again == rows  # same records, durations included: nothing was graded twice
+
+
+@pytest.fixture
+def three_solutions(tmp_path):
+    """A fresh toy course and three students who hand in its solution."""
+    course = make_toy_course(tmp_path / "course")
+    solution = nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb")
+    for student in ("ada", "ben", "cal"):
+        nbs.write(solution, tmp_path / "subs" / student / TOY / f"{TOY}.ipynb")
+    return course, tmp_path / "subs"
+
+
+def test_a_worker_killed_outright_costs_only_its_own_submission(three_solutions, monkeypatch):
+    """The system may kill a worker (the OOM killer does): its student is failed with a reason and the
+    batch goes on. The grader used to stop on the EOF of that worker's pipe."""
+    course, subs = three_solutions
+    real = grading._worker
+
+    def killed_for_ada(course, assignment, student, *rest):
+        if student == "ada":
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(course, assignment, student, *rest)
+
+    monkeypatch.setattr(grading, "_worker", killed_for_ada)
+    rows = {r.student: r for r in grading.grade(course, TOY, subs, jobs=2)}
+    assert (rows["ada"].status, rows["ada"].score) == ("failed", 0) and rows["ada"].reason
+    assert [(rows[s].status, rows[s].score) for s in ("ben", "cal")] == [("graded", 5)] * 2
+
+
+def test_a_worker_that_reports_while_the_grader_looks_away_is_graded(three_solutions, monkeypatch):
+    """A busy grader can be descheduled between asking whether a worker lives and reading its pipe;
+    here the worker always reports and exits in between (is_alive waits for it). CI once failed a
+    good submission that way: the grader saw an empty pipe, then a dead worker."""
+    course, subs = three_solutions
+
+    def is_alive_once_finished(self):
+        self.join(timeout=60)
+        return self.exitcode is None
+
+    monkeypatch.setattr(BaseProcess, "is_alive", is_alive_once_finished)
+    rows = grading.grade(course, TOY, subs, jobs=2)
+    assert [(r.status, r.score) for r in rows] == [("graded", 5)] * 3, rows
 
 
 def test_unknown_assignment_is_a_one_line_error():
