@@ -48,15 +48,18 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
-        writes the graded notebook into it (through a link the kernel left there, otherwise).
+        writes the graded notebook into it (through a link the kernel left there, otherwise) and
+        copies it to the feedback folder (with every file the kernel wrote, otherwise).
         Started by nbgrader's own autograde, it first locks the course's secrets as `grade` does."""
         if sandbox.HIDDEN_ENV not in os.environ:  # nbgrader's own autograde (formgrader, CLI), not ours
             lock_secrets(Course.of_nbgrader(CourseDirectory(config=self.config)), inboxes=[])
+        path = (resources or {}).get("metadata", {}).get("path")
+        before = sandbox.contents(Path(path)) if path else set()
         try:
             return super().preprocess(nb, resources, km)
         finally:
-            if resources and resources.get("metadata", {}).get("path"):
-                sandbox.seal(Path(resources["metadata"]["path"]))
+            if path:
+                sandbox.seal(Path(path), kept=before)
 
     async def async_start_new_kernel_client(self):
         """A kernel that dies while starting (rare, seen under heavy load) is started once more."""

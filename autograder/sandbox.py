@@ -198,19 +198,28 @@ def give(path: Path, uid: int) -> None:
     os.chmod(path, 0o700)
 
 
-def seal(folder: Path) -> None:
+def contents(folder: Path) -> set[str]:
+    """Every name under `folder`, relative to it: what a working copy holds before its kernel runs."""
+    return {os.path.relpath(os.path.join(root, name), folder)
+            for root, dirs, files in os.walk(folder) for name in dirs + files}
+
+
+def seal(folder: Path, kept: set[str]) -> None:
     """A kernel's working copy once the kernel is gone: back to root (what the kernel left running
-    can no longer change it), and without the links, special files and hard links through which the
-    grader's next write would land elsewhere."""
+    can no longer change it), and holding only what was there before the kernel (`kept`), as plain
+    files and folders. Links, special files and hard links would take the grader's next write
+    elsewhere; whatever else the kernel wrote would go on to the student's feedback folder
+    (nbgrader's feedback copies every file beside the notebook: a 256 MB junk file, twice)."""
     if "user" in available_layers():
         give(folder, 0)
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder, topdown=False):
         for name in dirs + files:
             path = os.path.join(root, name)
             info = os.lstat(path)
-            regular = stat.S_ISREG(info.st_mode) and info.st_nlink == 1
-            if not (regular or stat.S_ISDIR(info.st_mode)):
-                os.unlink(path)
+            plain = stat.S_ISDIR(info.st_mode) or (stat.S_ISREG(info.st_mode) and info.st_nlink == 1)
+            if plain and os.path.relpath(path, folder) in kept:
+                continue
+            os.rmdir(path) if stat.S_ISDIR(info.st_mode) else os.unlink(path)
 
 
 def protect(folders: list[Path], files: list[Path], traversable: list[Path], inboxes: list[Path]) -> None:

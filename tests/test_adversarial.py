@@ -70,6 +70,16 @@ def test_nothing_was_planted_outside(hostile_run):
         assert not Path("/tmp/eds-planted").exists()
 
 
+def test_what_a_kernel_wrote_is_not_kept(hostile_run):
+    """The working copy keeps the graded notebook alone: nbgrader's feedback would copy the 256 MB
+    the huge-file case wrote into that student's feedback folder."""
+    if "huge-file" not in {c.name for c in RUNNABLE}:
+        pytest.skip("the huge-file case needs the limits layer")
+    course, _ = hostile_run
+    folder = grading.grading_course(course).dir_of("autograded") / "huge-file" / TOY
+    assert [p.name for p in folder.iterdir()] == [f"{TOY}.ipynb"]
+
+
 def test_tampering_is_explained_in_the_graded_notebook(hostile_run):
     course, rows = hostile_run
     folder = grading.grading_course(course).dir_of("autograded") / "patch-builtins-right-answers" / TOY

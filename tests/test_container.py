@@ -125,6 +125,11 @@ def test_feedback_is_written(graded):
     assert (graded[1] / "feedback" / "perfect" / WARMUP / f"{WARMUP}.html").is_file()
 
 
+def test_feedback_holds_the_report_alone(graded):
+    """What a kernel wrote beside its notebook (the huge-file case, 256 MB) is not in the feedback."""
+    assert [p.name for p in (graded[1] / "feedback" / "huge-file" / TOY).iterdir()] == [f"{TOY}.html"]
+
+
 def test_the_logs_name_the_container_layers(graded):
     """Non-root in the image: no uid layer, and every log says so and why; the namespaces replace it."""
     layers = layers_in(graded[1], REFERENCE)

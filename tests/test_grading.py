@@ -12,7 +12,7 @@ import pytest
 from autograder import feedback, grading, records, view
 from autograder import notebooks as nbs
 from autograder.course import Course
-from autograder.sandbox import hidden_by_private_tmp
+from autograder.sandbox import contents, hidden_by_private_tmp, seal
 
 from conftest import autograder
 from toycourse import TOY, make_toy_course, toy_class
@@ -160,3 +160,24 @@ def test_the_view_script_is_valid_shell_whatever_the_paths(tmp_path):
                          private_tmp=True, then='exec "$@"')
     assert subprocess.run(["sh", "-n", "-c", script]).returncode == 0
     assert shlex.quote(str(odd / "source")) in script
+
+
+def test_a_sealed_working_copy_holds_what_it_held_before_the_kernel(tmp_path):
+    """...and only as plain files: a name the kernel turned into a link, symbolic or hard, goes too."""
+    copy = tmp_path / "copy"
+    (copy / "data").mkdir(parents=True)
+    for name in ("nb.ipynb", "data/given.csv", "swapped.txt"):
+        (copy / name).write_text("before")
+    kept = contents(copy)
+    (copy / "data" / "given.csv").write_text("changed in place: still the student's own file")
+    (copy / "model.pt").write_bytes(bytes(1000))
+    (copy / "runs" / "1").mkdir(parents=True)
+    (copy / "runs" / "1" / "log.txt").write_text("x")
+    (copy / "swapped.txt").unlink()
+    (copy / "swapped.txt").symlink_to("/etc/passwd")
+    (tmp_path / "gradebook.db").write_text("the grader's")
+    (copy / "nb.ipynb").unlink()
+    os.link(tmp_path / "gradebook.db", copy / "nb.ipynb")
+    seal(copy, kept)
+    assert contents(copy) == {"data", "data/given.csv"}
+    assert (tmp_path / "gradebook.db").read_text() == "the grader's"
