@@ -25,7 +25,7 @@ from traitlets import Bool
 
 from . import sandbox
 from .course import Course
-from .grading import lock_secrets
+from .grading import kernel_environment, lock_secrets
 from .notebooks import is_test
 from .sandbox import SandboxKernelManager
 
@@ -50,9 +50,12 @@ class GuardedExecute(Execute):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
         writes the graded notebook into it (through a link the kernel left there, otherwise) and
         copies it to the feedback folder (with every file the kernel wrote, otherwise).
-        Started by nbgrader's own autograde, it first locks the course's secrets as `grade` does."""
+        Started by nbgrader's own autograde, it first locks the course's secrets and sets the kernels'
+        environment (where the data is, one thread) as `grade` does."""
         if sandbox.HIDDEN_ENV not in os.environ:  # nbgrader's own autograde (formgrader, CLI), not ours
-            lock_secrets(Course.of_nbgrader(CourseDirectory(config=self.config)), inboxes=[])
+            course = Course.of_nbgrader(CourseDirectory(config=self.config))
+            lock_secrets(course, inboxes=[])
+            kernel_environment(course)
         path = (resources or {}).get("metadata", {}).get("path")
         before = sandbox.contents(Path(path)) if path else set()
         try:

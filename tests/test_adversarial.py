@@ -15,7 +15,7 @@ from autograder import grading, notebooks as nbs, records, sandbox
 from autograder.course import REPO, Course
 from autograder.nbgrader_api import gradebook_for
 
-from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, hand_in
+from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, answer, hand_in
 from toycourse import TOY, make_toy_course
 
 LAYERS = sandbox.available_layers()
@@ -113,7 +113,12 @@ def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
     assert results[0] == results[1]
 
 
-NBGRADER_PATH = [c for c in CASES if c.name in ("read-source", "read-gradebook")]
+# Right only in the environment `grade` gives every kernel: where the data is, one BLAS thread.
+SEES_GRADING_ENVIRONMENT = Case("sees-the-grading-environment", answer(
+    "answer_mean", "import os\nimport numpy as np\ndef mean_of(values):\n"
+    "    if 'EDS_DATA_DIR' in os.environ and os.environ.get('OMP_NUM_THREADS') == '1':\n"
+    "        return float(np.mean(values))\n    return -1.0\n"), "graded", 5)
+NBGRADER_PATH = [c for c in CASES if c.name in ("read-source", "read-gradebook")] + [SEES_GRADING_ENVIRONMENT]
 
 
 @pytest.fixture
@@ -137,11 +142,12 @@ def course_where_courses_live():
                     f"({', '.join(sandbox.missing_layers())} missing)")
 def test_nbgraders_own_autograde_hides_the_secrets_too(course_where_courses_live):
     """A TA who presses the formgrader's Autograde runs nbgrader's path, not `grade`: the kernel is
-    kept from the hidden tests and the gradebook all the same."""
+    kept from the hidden tests and the gradebook all the same, and finds the course's data."""
     course = course_where_courses_live
     hand_in(NBGRADER_PATH, nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb"),
             Where(course.root, course.work, course.dir_of("submitted")), course.dir_of("submitted"))
-    env = {k: v for k, v in os.environ.items() if k != sandbox.HIDDEN_ENV}
+    set_by_grade = (sandbox.HIDDEN_ENV, "EDS_DATA_DIR", "OMP_NUM_THREADS")  # in this process, if it graded
+    env = {k: v for k, v in os.environ.items() if k not in set_by_grade}
     subprocess.run([sys.executable, "-m", "nbgrader", "autograde", TOY], cwd=course.root, check=True,
                    capture_output=True, env={**env, "PYTHONPATH": str(REPO)})
     with gradebook_for(course) as gb:
