@@ -47,19 +47,13 @@ EXPLANATIONS = {
 }
 
 
-def job_uid(slot: int) -> int:
-    """A uid no other grading run on this machine uses at the same time (its pid is unique), so
-    that killing what a job left behind never touches another run's kernels."""
-    return 200_000 + os.getpid() * 16 + slot
-
-
 def grading_course(course: Course) -> Course:
     """Grading keeps its own copy of the release in the working folder, never touching release/."""
     return dataclasses.replace(course, release=course.work / "release")
 
 
-def kernel_environment(course: Course) -> None:
-    """What every grading kernel inherits.
+def kernel_environment(course: Course) -> dict[str, str]:
+    """What every grading kernel inherits (GuardedExecute sets it around each run, on every path).
 
     nbgrader scores any stderr output in a test cell as a failure, so library warnings are silenced
     (a test that checks for a warning turns them on itself). One BLAS/torch thread per kernel unless
@@ -68,11 +62,9 @@ def kernel_environment(course: Course) -> None:
     (measured: a 05-cnn training cell, 5 s alone with one or two threads, took 80 s with two
     beside two busy processes, 5.7 s with one). Parallel grading comes from --jobs instead.
     """
-    os.environ["EDS_DATA_DIR"] = str(course.data_dir)
-    os.environ["PYTHONWARNINGS"] = "ignore"
-    os.environ["MPLBACKEND"] = "agg"
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
+    threads = {name: os.environ.get(name, "1") for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                                             "OPENBLAS_NUM_THREADS")}
+    return {"EDS_DATA_DIR": str(course.data_dir), "PYTHONWARNINGS": "ignore", "MPLBACKEND": "agg", **threads}
 
 
 def explain(summary: str) -> str:
@@ -142,12 +134,6 @@ def _worker(course: Course, assignment: str, student: str, folder: Path, uid: in
         conn.send((None, f"{type(exc).__name__}: {exc}"))
 
 
-def _reap(uid: int) -> None:
-    """Kill whatever a kernel left running under its job's uid (a fork bomb's sleepers)."""
-    if "user" in sandbox.available_layers():
-        subprocess.run(["pkill", "-KILL", "-u", str(uid)], capture_output=True)
-
-
 def _stop(proc, uid: int) -> None:
     """Kill a worker, its kernel and anything the kernel started.
 
@@ -164,7 +150,7 @@ def _stop(proc, uid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.join()
-    _reap(uid)
+    sandbox.reap(uid)
 
 
 def _failed(course: Course, assignment: str, student: str, reason: str, seconds: float) -> Record:
@@ -210,7 +196,7 @@ def _outcome(course: Course, assignment: str, slot: int, job: Job, limit: int) -
     if not alive:
         return _failed(course, assignment, job.student, explain("MemoryError"), elapsed), ""
     if elapsed > limit:
-        _stop(job.proc, job_uid(slot))
+        _stop(job.proc, sandbox.job_uid(slot))
         return _failed(course, assignment, job.student,
                        f"the notebook ran longer than {limit} s and was stopped", elapsed), ""
     return None
@@ -226,7 +212,7 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
         for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
             student, folder = pending.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, job_uid(slot), child))
+            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, sandbox.job_uid(slot), child))
             proc.start()
             child.close()  # the worker holds the only writing end: its death reads as EOF
             running[slot] = Job(proc, parent, student, folder, time.monotonic())
@@ -235,7 +221,7 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
             if outcome is None:
                 continue
             record, log = outcome
-            _reap(job_uid(slot))
+            sandbox.reap(sandbox.job_uid(slot))
             record.submission_sha256 = intake.fingerprint(job.folder)
             records.save(course, record)
             records.write_log(course, record, log)
@@ -272,11 +258,10 @@ def inboxes(submissions: Path) -> list[Path]:
 
 
 def prepare(course: Course, assignment: str, submissions: Path) -> Course:
-    """The gradebook knows the assignment, the kernels' environment is set, the secrets are locked."""
+    """The gradebook knows the assignment and the secrets are locked."""
     course = grading_course(course)
     with setup_lock(course):
         build.release(course, assignment)
-    kernel_environment(course)
     lock_secrets(course, inboxes(submissions))
     return course
 

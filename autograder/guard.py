@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from unittest import mock
 
 from nbformat import NotebookNode
 from nbclient.util import run_sync
@@ -50,16 +51,17 @@ class GuardedExecute(Execute):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
         writes the graded notebook into it (through a link the kernel left there, otherwise) and
         copies it to the feedback folder (with every file the kernel wrote, otherwise).
-        Started by nbgrader's own autograde, it first locks the course's secrets and sets the kernels'
-        environment (where the data is, one thread) as `grade` does."""
+        Started by nbgrader's own autograde, it first locks the course's secrets as `grade` does.
+        The kernel's environment (the data folder, one thread) is set for the run alone: under the
+        formgrader this process is the Jupyter server, whose other kernels are not ours to change."""
+        course = Course.of_nbgrader(CourseDirectory(config=self.config))
         if sandbox.HIDDEN_ENV not in os.environ:  # nbgrader's own autograde (formgrader, CLI), not ours
-            course = Course.of_nbgrader(CourseDirectory(config=self.config))
             lock_secrets(course, inboxes=[])
-            kernel_environment(course)
         path = (resources or {}).get("metadata", {}).get("path")
         before = sandbox.contents(Path(path)) if path else set()
         try:
-            return super().preprocess(nb, resources, km)
+            with mock.patch.dict(os.environ, kernel_environment(course)):
+                return super().preprocess(nb, resources, km)
         finally:
             if path:
                 sandbox.seal(Path(path), kept=before)

@@ -23,6 +23,7 @@ layer that is missing (no namespaces in an unprivileged container) is left out a
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -34,6 +35,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import psutil
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, Unicode
 from traitlets.config import Configurable
@@ -155,9 +157,17 @@ def describe_layers(limits: GradingLimits) -> list[str]:
             + [f"isolation MISSING {layer}: {why_missing(layer)}" for layer in missing_layers()])
 
 
+def job_uid(slot: int) -> int:
+    """A uid no other grading run on this machine uses at the same time (its pid is unique), so
+    that killing what a job left behind never touches another run's kernels."""
+    return 200_000 + os.getpid() * 16 + slot
+
+
 def sandbox_uid() -> int:
-    """Parallel jobs get distinct uids, so that their process limits and files stay apart."""
-    return int(os.environ.get("EDS_SANDBOX_UID", "60000"))
+    """The uid of this process's kernels: its job's under `grade` (parallel jobs get distinct uids,
+    so that their process limits and files stay apart), else one of this process's own (nbgrader's
+    autograde, the formgrader's included, grades one notebook at a time)."""
+    return int(os.environ.get("EDS_SANDBOX_UID", job_uid(0)))
 
 
 def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimits,
@@ -204,22 +214,54 @@ def contents(folder: Path) -> set[str]:
             for root, dirs, files in os.walk(folder) for name in dirs + files}
 
 
+def reap(uid: int) -> None:
+    """Kill whatever still runs under a kernel's uid (a fork bomb's sleepers, a process left to race
+    the grader) and wait until it is gone. Only kernels with a uid of their own (the user layer):
+    without it, the pids layer ends what a kernel leaves when the kernel ends."""
+    if "user" not in available_layers():
+        return
+    for _ in range(20):  # a fork bomb may still be forking while the first ones die
+        procs = [p for p in psutil.process_iter(["uids", "status"])
+                 if p.info["uids"] and p.info["uids"].effective == uid and p.info["status"] != psutil.STATUS_ZOMBIE]
+        if not procs:
+            return
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(procs, timeout=1)
+
+
+def _open_up(folder: Path) -> None:
+    """Every folder of a working copy listable and writable by the grader, so that seal can clear
+    it: a kernel with the grader's uid (not root) can leave folders of mode 0 or read-only."""
+    os.chmod(folder, stat.S_IRWXU)
+    for _, dirnames, _, dirfd in os.fwalk(folder):
+        for name in dirnames:
+            if stat.S_ISDIR(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode):
+                os.chmod(name, stat.S_IRWXU, dir_fd=dirfd)
+
+
 def seal(folder: Path, kept: set[str]) -> None:
-    """A kernel's working copy once the kernel is gone: back to root (what the kernel left running
-    can no longer change it), and holding only what was there before the kernel (`kept`), as plain
-    files and folders. Links, special files and hard links would take the grader's next write
-    elsewhere; whatever else the kernel wrote would go on to the student's feedback folder
-    (nbgrader's feedback copies every file beside the notebook: a 256 MB junk file, twice)."""
+    """A kernel's working copy once the kernel is gone: back to root, and holding only what was
+    there before the kernel (`kept`), as plain files and folders. Links, special files and hard links
+    would take the grader's next write elsewhere; whatever else the kernel wrote would go on to the
+    student's feedback folder (nbgrader's feedback copies every file beside the notebook: a 256 MB
+    junk file, twice). What the kernel left running is killed first, and every step goes through
+    folder descriptors (os.fwalk), so that no folder swapped for a link mid-way leads out."""
+    reap(sandbox_uid())
     if "user" in available_layers():
         give(folder, 0)
-    for root, dirs, files in os.walk(folder, topdown=False):
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            info = os.lstat(path)
+    _open_up(folder)
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(folder, topdown=False):
+        for name in dirnames + filenames:
+            info = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
             plain = stat.S_ISDIR(info.st_mode) or (stat.S_ISREG(info.st_mode) and info.st_nlink == 1)
-            if plain and os.path.relpath(path, folder) in kept:
+            if plain and os.path.relpath(os.path.join(dirpath, name), folder) in kept:
                 continue
-            os.rmdir(path) if stat.S_ISDIR(info.st_mode) else os.unlink(path)
+            if stat.S_ISDIR(info.st_mode):
+                os.rmdir(name, dir_fd=dirfd)
+            else:
+                os.unlink(name, dir_fd=dirfd)
 
 
 def protect(folders: list[Path], files: list[Path], traversable: list[Path], inboxes: list[Path]) -> None:

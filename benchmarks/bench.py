@@ -84,7 +84,7 @@ def main() -> None:
     load = os.getloadavg()
     started_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     scratch = Path(tempfile.mkdtemp(prefix="eds-bench-"))
-    grading.kernel_environment(grading.grading_course(Course(workdir=scratch)))
+    os.environ.update(grading.kernel_environment(Course(workdir=scratch)))  # the plain runs' kernels too
     lines = [f"# Benchmarks\n\nCommand: `{' '.join(['python', *sys.argv])}` (`make bench`)  ",
              f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}  ",
              f"Date: {started_at}; load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n",

@@ -146,7 +146,7 @@ def test_nbgraders_own_autograde_hides_the_secrets_too(course_where_courses_live
     course = course_where_courses_live
     hand_in(NBGRADER_PATH, nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb"),
             Where(course.root, course.work, course.dir_of("submitted")), course.dir_of("submitted"))
-    set_by_grade = (sandbox.HIDDEN_ENV, "EDS_DATA_DIR", "OMP_NUM_THREADS")  # in this process, if it graded
+    set_by_grade = (sandbox.HIDDEN_ENV, "EDS_DATA_DIR", "OMP_NUM_THREADS")  # by this process, or by a shell
     env = {k: v for k, v in os.environ.items() if k not in set_by_grade}
     subprocess.run([sys.executable, "-m", "nbgrader", "autograde", TOY], cwd=course.root, check=True,
                    capture_output=True, env={**env, "PYTHONPATH": str(REPO)})

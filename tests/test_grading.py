@@ -5,11 +5,13 @@ import os
 import shlex
 import signal
 import subprocess
+import time
 from multiprocessing.process import BaseProcess
 
+import psutil
 import pytest
 
-from autograder import feedback, grading, records, view
+from autograder import feedback, grading, records, sandbox, view
 from autograder import notebooks as nbs
 from autograder.course import Course
 from autograder.sandbox import contents, hidden_by_private_tmp, seal
@@ -134,10 +136,11 @@ def test_a_private_tmp_is_not_used_when_it_would_hide_the_kernels_python(tmp_pat
 
 def test_kernels_get_one_thread_each_unless_the_grader_chose(monkeypatch):
     """Several kernels with a pool of threads each spin on shared cores; a grader's choice stands."""
-    monkeypatch.setattr(grading.os, "environ", {"MKL_NUM_THREADS": "4"})
-    grading.kernel_environment(Course())
-    assert grading.os.environ["OMP_NUM_THREADS"] == grading.os.environ["OPENBLAS_NUM_THREADS"] == "1"
-    assert grading.os.environ["MKL_NUM_THREADS"] == "4"
+    monkeypatch.setenv("MKL_NUM_THREADS", "4")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    env = grading.kernel_environment(Course())
+    assert (env["OMP_NUM_THREADS"], env["OPENBLAS_NUM_THREADS"], env["MKL_NUM_THREADS"]) == ("1", "1", "4")
 
 
 def test_the_kernels_view_masks_each_secret_once(tmp_path):
@@ -178,6 +181,25 @@ def test_a_sealed_working_copy_holds_what_it_held_before_the_kernel(tmp_path):
     (tmp_path / "gradebook.db").write_text("the grader's")
     (copy / "nb.ipynb").unlink()
     os.link(tmp_path / "gradebook.db", copy / "nb.ipynb")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "hidden.py").write_text("the grader's")
+    (copy / "runs" / "into-secrets").symlink_to(tmp_path / "secrets")
+    (copy / "locked").mkdir(mode=0)
     seal(copy, kept)
     assert contents(copy) == {"data", "data/given.csv"}
-    assert (tmp_path / "gradebook.db").read_text() == "the grader's"
+    assert (tmp_path / "gradebook.db").read_text() == (tmp_path / "secrets" / "hidden.py").read_text() == "the grader's"
+
+
+@pytest.mark.skipif("user" not in sandbox.available_layers(), reason="kernels have no uid of their own here (not root)")
+def test_sealing_first_kills_what_the_kernel_left_running(tmp_path, monkeypatch):
+    """A process the kernel left behind could swap a folder for a link while the grader clears it."""
+    uid = sandbox.job_uid(7)
+    monkeypatch.setenv("EDS_SANDBOX_UID", str(uid))
+    left = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "60"])
+    try:
+        while psutil.Process(left.pid).uids().effective != uid:
+            time.sleep(0.01)
+        seal(tmp_path, kept=set())
+        assert not psutil.pid_exists(left.pid)  # killed, and reaped by the grader's wait
+    finally:
+        left.kill()
