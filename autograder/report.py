@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import matplotlib
 import pandas as pd
@@ -21,14 +23,17 @@ from .course import Course
 from .feedback_filters import split_hint, test_failure
 from .grading import grading_course
 from .nbgrader_api import gradebook_for
+from .parts import part_names
 
 matplotlib.use("agg")
 from matplotlib import pyplot as plt  # noqa: E402 (after choosing the file-only backend)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 PLANTED = "planted.json"   # in the working folder: see record_planted
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "report"
 FINAL = {export.records.GRADED}          # scores that are final grades
+NOT_GRADED = {export.records.REJECTED, export.records.FAILED}   # counted apart from every mean and rate
 TOP_MESSAGES = 3
 
 
@@ -36,6 +41,12 @@ def test_cells(course: Course, assignment: str) -> dict[str, float]:
     """grade_id -> points of every autograded test cell, in notebook order."""
     return {nbs.grade_id(c): nbs.meta(c)["points"] for name in course.notebook_names(assignment)
             for c in nbs.read(course.source_dir / assignment / name).cells if nbs.is_test(c)}
+
+
+def names_of(course: Course, assignment: str) -> dict[str, str]:
+    """grade_id -> "Part 1.1 · title", from the source notebooks' headings."""
+    return {k: v for name in course.notebook_names(assignment)
+            for k, v in part_names(nbs.read(course.source_dir / assignment / name)).items()}
 
 
 def outcomes(course: Course, assignment: str, student: str) -> dict[str, tuple[str, str]]:
@@ -50,7 +61,7 @@ def outcomes(course: Course, assignment: str, student: str) -> dict[str, tuple[s
 
 
 def parts_table(course: Course, assignment: str, students: list[str]) -> pd.DataFrame:
-    """One row per (submission, test cell): score, passed, message, hint. Rejected notebooks fail all."""
+    """One row per (submission, test cell): score, passed, message, hint."""
     points = test_cells(course, assignment)
     rows = []
     with gradebook_for(course) as gb:
@@ -75,23 +86,26 @@ def png(fig) -> str:
 
 
 def score_figure(subs: pd.DataFrame) -> str:
-    """Final scores, and apart from them the autograded part of the submissions still pending."""
+    """Final scores, the autograded part of the submissions still pending, and apart from both the
+    rejected and failed submissions (their 0 is not a score the notebook earned)."""
     fig, ax = plt.subplots(figsize=(6, 3))
     top = float(subs["max_score"].max())
-    final = subs[subs["status"].isin(FINAL | {export.records.REJECTED, export.records.FAILED})]["score"]
-    pending = subs[subs["status"] == export.PENDING]["score"]
-    ax.hist([final, pending], bins=min(20, max(int(top), 1)), range=(0, top), stacked=True,
-            label=["final score", "autograded part, manual grading pending"], color=["#3b75af", "#b9c9dc"])
+    groups = [("final score", FINAL, "#3b75af"), ("autograded part, manual grading pending", {export.PENDING}, "#b9c9dc"),
+              ("rejected or failed (not run)", NOT_GRADED, "#999999")]
+    ax.hist([subs[subs["status"].isin(statuses)]["score"] for _, statuses, _ in groups],
+            bins=min(20, max(int(top), 1)), range=(0, top), stacked=True,
+            label=[label for label, _, _ in groups], color=[colour for _, _, colour in groups])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="score (after late penalty)", ylabel="submissions", title="Score distribution")
     ax.legend(fontsize="small")
     return png(fig)
 
 
 def pass_rate_figure(parts: pd.DataFrame) -> str:
-    rates = parts.groupby("part", sort=False)["passed"].mean() * 100
+    rates = parts.groupby("label", sort=False)["passed"].mean() * 100
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(rates) + 1))
     ax.barh(rates.index[::-1], rates.values[::-1], color="#4c9a5b")
-    ax.set(xlim=(0, 100), xlabel="% of submissions with full marks", title="Pass rate of each part")
+    ax.set(xlim=(0, 100), xlabel="% of the run submissions with full marks", title="Pass rate of each part")
     return png(fig)
 
 
@@ -103,15 +117,16 @@ def timing_figure(subs: pd.DataFrame) -> str:
     return png(fig)
 
 
-def part_summary(parts: pd.DataFrame, n: int) -> list[dict]:
-    """Per part: pass rate, most frequent failure messages and misconceptions, as shares of the class."""
+def part_summary(parts: pd.DataFrame) -> list[dict]:
+    """Per test cell: pass rate, most frequent failure messages and misconceptions, as shares of the
+    submissions that ran (a rejected or failed notebook says nothing about a part)."""
     summary = []
     for part, rows in parts.groupby("part", sort=False):
         messages = rows[rows["message"] != ""]["message"].value_counts().head(TOP_MESSAGES)
         hints = rows[rows["hint"] != ""]["hint"].value_counts()
-        summary.append({"part": part, "points": rows["points"].iloc[0], "pass_rate": 100 * rows["passed"].mean(),
-                        "messages": list(messages.items()),
-                        "misconceptions": [(hint, count, 100 * count / n) for hint, count in hints.items()]})
+        summary.append({"part": part, "label": rows["label"].iloc[0], "points": rows["points"].iloc[0],
+                        "pass_rate": 100 * rows["passed"].mean(), "messages": list(messages.items()),
+                        "misconceptions": [(hint, count, 100 * count / len(rows)) for hint, count in hints.items()]})
     return summary
 
 
@@ -134,50 +149,97 @@ def planted_named(course: Course, assignment: str, parts: pd.DataFrame) -> dict 
     return {"total": len(pairs), "named": len(pairs) - len(missed), "missed": missed}
 
 
+def points(value) -> str:
+    """A score as a person writes it: 12.2, not 12.200000000000001; 3, not 3.0."""
+    return f"{round(float(value), 2):g}"
+
+
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["points"] = points
+    return env
 
 
-def assignment_page(course: Course, assignment: str, out: Path) -> dict:
-    """Write out/<assignment>.html; returns the figures of the course page's row for it."""
+def feedback_links(course: Course, assignment: str, students: list[str], out: Path) -> dict[str, str]:
+    """student -> the feedback page's path relative to the report folder, for those that have one."""
+    folder = grading_course(course).dir_of("feedback")
+    pages = {s: folder / s / assignment / f"{assignment}.html" for s in students}
+    return {s: os.path.relpath(page, out) for s, page in pages.items() if page.exists()}
+
+
+def formgrader_links(course: Course, assignment: str, students: list[str], url: str | None) -> dict:
+    """Where the formgrader grades this assignment and each student's submission, from the URL
+    `make formgrader` printed (with its token); empty without it, as its port changes every run."""
+    if not url:
+        return {}
+    parts = urlsplit(url)
+    base, query = f"{parts.scheme}://{parts.netloc}/formgrader", f"?{parts.query}" if parts.query else ""
+    notebook = Path(course.notebook_names(assignment)[0]).stem
+    return {"assignment": f"{base}/gradebook/{assignment}/{notebook}{query}",
+            "students": {s: f"{base}/manage_students/{s}/{assignment}{query}" for s in students}}
+
+
+def means(subs: pd.DataFrame) -> dict:
+    """The course page's figures of one assignment: the mean of the final scores, the provisional
+    mean (final and pending together, pending counting their autograded part), and the counts."""
+    final = subs[subs["status"].isin(FINAL)]["score"]
+    run = subs[~subs["status"].isin(NOT_GRADED)]["score"]
+    return {"n": len(subs), "max_score": subs["max_score"].max() if len(subs) else None,
+            "mean_final": final.mean() if len(final) else None, "final": len(final),
+            "mean_provisional": run.mean() if len(run) else None,
+            "pending": int((subs["status"] == export.PENDING).sum()), "late": int((subs["days_late"] > 0).sum()),
+            "not_graded": int(subs["status"].isin(NOT_GRADED).sum())}
+
+
+def assignment_page(course: Course, assignment: str, out: Path, formgrader: str | None = None) -> None:
+    """Write out/<assignment>.html."""
     subs = export.submission_table(course, assignment)
-    context = {"assignment": assignment, "subs": subs, "n": len(subs)}
+    context = {"assignment": assignment, "subs": subs, "n": len(subs), "summary": means(subs)}
     if len(subs):
-        parts = parts_table(course, assignment, list(subs["student"]))
-        final = subs[subs["status"] != export.PENDING]
+        ran = subs[~subs["status"].isin(NOT_GRADED)]
+        parts = parts_table(course, assignment, list(ran["student"]))
+        parts["label"] = parts["part"].map(names_of(course, assignment))
         context |= {
-            "figures": {"scores": score_figure(subs), "pass_rates": pass_rate_figure(parts),
+            "figures": {"scores": score_figure(subs), "pass_rates": pass_rate_figure(parts) if len(parts) else None,
                         "timing": timing_figure(subs)},
-            "parts": part_summary(parts, len(subs)),
+            "parts": part_summary(parts), "ran": len(ran),
             "planted": planted_named(course, assignment, parts),
             "pending": subs[subs["status"] == export.PENDING],
             "late": subs[subs["days_late"] > 0],
-            "not_graded": subs[subs["status"].isin([export.records.REJECTED, export.records.FAILED])],
-            "mean_final": final["score"].mean() if len(final) else None,
+            "not_graded": subs[subs["status"].isin(NOT_GRADED)],
+            "feedback": feedback_links(course, assignment, list(subs["student"]), out),
+            "formgrader": formgrader_links(course, assignment, list(subs["student"]), formgrader),
         }
     (out / f"{assignment}.html").write_text(environment().get_template("assignment.html.j2").render(**context))
-    return {"assignment": assignment, "n": len(subs), "max_score": subs["max_score"].max() if len(subs) else None,
-            "mean_final": context.get("mean_final"), "pending": len(context.get("pending", [])),
-            "late": len(context.get("late", [])), "not_graded": len(context.get("not_graded", []))}
 
 
 def course_figure(rows: list[dict]) -> str | None:
-    """Mean final score of each assignment, in % of its maximum (None before any final score)."""
-    means = {r["assignment"]: 100 * r["mean_final"] / r["max_score"] for r in rows
-             if r["mean_final"] is not None and r["max_score"]}
-    if not means:
+    """Final and provisional mean of each assignment, in % of its maximum (None before any score)."""
+    shown = [r for r in rows if r["n"] and r["max_score"] and r["mean_provisional"] is not None]
+    if not shown:
         return None
-    fig, ax = plt.subplots(figsize=(6, 0.4 * len(means) + 1))
-    ax.barh(list(means)[::-1], list(means.values())[::-1], color="#3b75af")
-    ax.set(xlim=(0, 100), xlabel="mean final score, % of the maximum", title="Assignments")
+    names = [r["assignment"] for r in shown][::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.5 * len(shown) + 1.2))
+    y = range(len(shown))
+    ax.barh([i + 0.2 for i in y], [100 * r["mean_provisional"] / r["max_score"] for r in shown[::-1]], height=0.4,
+            color="#b9c9dc", label="provisional mean (written answers pending count as their autograded part)")
+    ax.barh([i - 0.2 for i in y], [100 * (r["mean_final"] or 0) / r["max_score"] for r in shown[::-1]], height=0.4,
+            color="#3b75af", label="mean of the final scores")
+    ax.set_yticks(list(y), names)
+    ax.set(xlim=(0, 100), xlabel="% of the maximum (rejected and failed submissions left out)", title="Assignments")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.25))
     return png(fig)
 
 
-def generate(course: Course, assignments: list[str]) -> Path:
-    """Write report/<assignment>.html for each assignment and report/index.html; returns the index."""
+def generate(course: Course, assignments: list[str], formgrader: str | None = None) -> Path:
+    """Write report/<assignment>.html for each of `assignments`, and report/index.html over every
+    assignment of the course (a report of one assignment keeps the others' rows); returns the index."""
     out = course.work / "report"
     out.mkdir(parents=True, exist_ok=True)
-    rows = [assignment_page(course, a, out) for a in assignments]
+    for assignment in assignments:
+        assignment_page(course, assignment, out, formgrader)
+    rows = [{"assignment": a, "page": (out / f"{a}.html").exists(), **means(export.submission_table(course, a))}
+            for a in sorted(set(course.assignments()) | set(assignments))]
     index = out / "index.html"
     index.write_text(environment().get_template("index.html.j2").render(rows=rows, figure=course_figure(rows)))
     return index
