@@ -28,8 +28,12 @@ c.Execute.timeout = 120
 
 # The student's kernel runs in the sandbox (autograder/sandbox.py) and is probed for tampering
 # before each test cell (autograder/guard.py): nbgrader's Execute, replaced by a subclass of it.
+# Then the judge (autograder/judge.py), in this process, scores each test cell from what its hidden
+# part observed, against the reference run's observations (source/.expected/): nothing the kernel
+# decides counts.
 c.Autograde.autograde_preprocessors = [
     "autograder.guard.GuardedExecute",
+    "autograder.judge.Judge",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -37,6 +41,10 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+# Assignments whose hidden tests still assert in the kernel; they move to observing tests one by one.
+c.Judge.unjudged = ["01-regression", "02-classification", "03-seismology", "04-neural-networks",
+                    "05-cnn", "06-unsupervised"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

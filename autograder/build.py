@@ -20,11 +20,22 @@ def release(course: Course, assignment: str) -> Path:
     result = api_for(course).generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
         raise CourseError(f"generate_assignment {assignment} failed: {failure_summary(result)}")
+    for name in course.notebook_names(assignment):
+        strip_checks(course.release_dir / assignment / name)
     due = due_date(course.config(), assignment)
     if due:
         with gradebook_for(course) as gb:
             gb.update_or_create_assignment(assignment, duedate=due)
     return course.release_dir / assignment
+
+
+def strip_checks(path: Path) -> None:
+    """The judge's checks (tolerances, thresholds) stay in source/: a student's notebook has none."""
+    nb = nbs.read(path)
+    if any("eds" in cell.get("metadata", {}) for cell in nb.cells):
+        for cell in nb.cells:
+            cell.get("metadata", {}).pop("eds", None)
+        nbs.write(nb, path)
 
 
 def solution_notebook(release_nb, source_nb):

@@ -21,10 +21,13 @@ def cmd_list(args) -> None:
 
 
 def cmd_release(args) -> None:
-    from . import build
+    """The release, then (for a judged assignment) the expected observations of its reference run."""
+    from . import build, expected, judge
     course = _course(args)
     for name in _assignments(course, args.assignments):
         print(build.release(course, name).relative_to(course.root))
+        if judge.judged(course, name):
+            print(expected.record(course, name).relative_to(course.root))
 
 
 def cmd_solutions(args) -> None:

@@ -26,6 +26,7 @@ from traitlets import Bool
 
 from . import sandbox
 from .course import Course
+from .emitter import InstallsEmitter
 from .grading import kernel_environment, lock_secrets
 from .notebooks import is_test
 from .sandbox import SandboxKernelManager
@@ -38,8 +39,9 @@ def probe_expression(function: str, argument) -> str:
     return f"(lambda ns: (exec({PROBE_SOURCE!r}, ns), ns[{function!r}]({argument!r}))[1])({{}})"
 
 
-class GuardedExecute(Execute):
-    """nbgrader's Execute, with the kernel in the sandbox and the probe before each test cell."""
+class GuardedExecute(InstallsEmitter, Execute):
+    """nbgrader's Execute, with the kernel in the sandbox, and the probe and the observation emitter
+    before each test cell."""
 
     guard = Bool(True, help="probe the kernel for tampering before each test cell").tag(config=True)
 

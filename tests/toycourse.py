@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import build, feedback, grading, notebooks as nbs, records
+from autograder import build, expected, feedback, grading, notebooks as nbs, records
 from autograder.course import REPO, Course
 
 TOY = "99-toy"
@@ -20,7 +20,8 @@ LATE_STAMP = "2026-01-12 11:00:00.000000 UTC"   # 1 day 23 h late: two started d
 
 
 def make_toy_course(root: Path, due: str | None = None) -> Course:
-    """source/, release/ and solutions/ of the toy assignment under root, with the course's config."""
+    """source/ (with the expected observations), release/ and solutions/ of the toy assignment under
+    root, with the course's config and the toy's mutants."""
     (root / "source" / TOY).mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", root)
     if due:
@@ -28,8 +29,12 @@ def make_toy_course(root: Path, due: str | None = None) -> Course:
             fh.write(f"\nc.CourseSchedule.due_dates[{TOY!r}] = {due!r}\n")
     shutil.copy(REPO / "tests" / "fixtures" / "toy" / f"{TOY}.ipynb", root / "source" / TOY)
     course = Course(root=root)
+    mutants = expected.mutants_path(course, TOY)
+    mutants.parent.mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "fixtures" / "toy" / "mutants.toml", mutants)
     build.release(course, TOY)
     build.solutions(course, TOY)
+    expected.record(course, TOY)
     return course
 
 

@@ -1,0 +1,153 @@
+"""How an observation is judged against the reference run's: the checks a source notebook declares.
+
+A test cell declares its checks in its metadata (`eds.checks`, one per observation name); an
+observation with no declared check is compared by `equal` with the default tolerances, which only
+absorb the last digits that differ between machines. Each check answers with None (passed) or one
+line saying what differs, for the student's feedback.
+
+- equal: same structure, same types; numbers within `rtol`/`atol`; NaN only where NaN is expected.
+- set: a list whose items equal the expected items in any order.
+- nonempty: a non-empty string or list (an axis label, a legend).
+- at_least: a number, or a list's length with `"of": "length"`, not below `min`.
+- artists: every line and scatter of the reference axes is drawn, with the same data, as points or
+  as a line as in the reference (extra artists are allowed).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .observations import Items, Table, Unobservable
+
+DEFAULT_RTOL, DEFAULT_ATOL = 1e-9, 1e-12
+CHECKS = ("equal", "set", "nonempty", "at_least", "artists")
+
+
+def short(value: Any, limit: int = 160) -> str:
+    """A value as a student reads it in a message, cut to one line."""
+    if isinstance(value, np.ndarray):
+        with np.printoptions(threshold=8, edgeitems=3, precision=6, linewidth=10_000):
+            text = f"array of shape {value.shape}: {value}"
+    elif isinstance(value, Unobservable):
+        text = f"an object of type {value.type_name} (not plain data)"
+    elif isinstance(value, Table):
+        text = f"a table with columns {value.columns}"
+    else:
+        text = repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_number(x: Any) -> bool:
+    return type(x) in (int, float) or (isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf")
+
+
+def equal(got: Any, want: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, at: str = "") -> str | None:
+    """The first difference between `got` and `want`, or None."""
+    where = f" at {at}" if at else ""
+    if isinstance(got, Unobservable):
+        return f"got {short(got)}{where}"
+    if _is_number(want) and _is_number(got):
+        g, w = float(got), float(want)
+        if (np.isnan(w) and np.isnan(g)) or np.isclose(g, w, rtol=rtol, atol=atol):
+            return None
+        return f"got {short(g)}{where}, expected {short(w)}"
+    if isinstance(want, np.ndarray):
+        return _arrays(got, want, rtol, atol, where)
+    if type(got) is not type(want):
+        return f"got {short(got)}{where}, expected a {type(want).__name__}: {short(want)}"
+    if isinstance(want, (list, tuple)):
+        if len(got) != len(want):
+            return f"got {len(got)} items{where}, expected {len(want)}: {short(got)}, expected {short(want)}"
+        return _first(equal(g, w, rtol, atol, f"{at}[{i}]") for i, (g, w) in enumerate(zip(got, want)))
+    if isinstance(want, dict):
+        if set(got) != set(want):
+            return f"got the keys {sorted(got)}{where}, expected {sorted(want)}"
+        return _first(equal(got[k], want[k], rtol, atol, f"{at}.{k}" if at else k) for k in want)
+    if isinstance(want, (Table, Items)):
+        return _first(equal(getattr(got, f), getattr(want, f), rtol, atol, f"{at}.{f}" if at else f)
+                      for f in want.__dataclass_fields__)
+    return None if got == want else f"got {short(got)}{where}, expected {short(want)}"
+
+
+def _arrays(got: Any, want: np.ndarray, rtol: float, atol: float, where: str) -> str | None:
+    if not isinstance(got, np.ndarray):
+        return f"got {short(got)}{where}, expected a NumPy {short(want)}"
+    if got.shape != want.shape:
+        return f"got an array of shape {got.shape}{where}, expected shape {want.shape}"
+    if (got.dtype.kind == "b") != (want.dtype.kind == "b"):
+        return f"got an array of {got.dtype}{where}, expected {want.dtype}"
+    g, w = got.astype(float), want.astype(float)
+    close = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+    if close.all():
+        return None
+    first = tuple(int(i) for i in np.argwhere(~close)[0])
+    return (f"{int((~close).sum())} of {close.size} values differ{where}; at index {first}: got {g[first]:.6g}, "
+            f"expected {w[first]:.6g} (tolerance rtol={rtol:g}, atol={atol:g})")
+
+
+def _first(differences) -> str | None:
+    return next((d for d in differences if d), None)
+
+
+def as_set(got: Any, want: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, **_) -> str | None:
+    if type(got) is not list or len(got) != len(want):
+        return f"got {short(got)}, expected {len(want)} items in any order: {short(want)}"
+    left = list(got)
+    for item in want:
+        match = next((i for i, g in enumerate(left) if equal(g, item, rtol, atol) is None), None)
+        if match is None:
+            return f"{short(item)} is missing from {short(got)}"
+        left.pop(match)
+    return None
+
+
+def nonempty(got: Any, want: Any = None, **_) -> str | None:
+    return None if type(got) in (str, list) and len(got) > 0 and str(got).strip() else f"got {short(got)}, expected something"
+
+
+def at_least(got: Any, want: Any = None, min: float = 0.0, of: str = "value", **_) -> str | None:
+    value = len(got) if of == "length" and type(got) in (list, str) else got
+    if _is_number(value) and float(value) >= min:
+        return None
+    return f"got {short(got)}, expected {'a length' if of == 'length' else 'a value'} of at least {min:g}"
+
+
+def _kind(line: dict) -> str:
+    return "line" if line.get("joined") else "points"
+
+
+def artists(got: Any, want: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, **_) -> str | None:
+    """Each reference artist has a twin in the student's axes (same data, same points-or-line)."""
+    if type(got) is not dict or not {"lines", "scatter"} <= set(got):
+        return f"got {short(got)}, expected the artists of a matplotlib Axes"
+    drawn = [(_kind(line), line.get("x"), line.get("y")) for line in got["lines"] if type(line) is dict]
+    drawn += [("points", xy[:, 0], xy[:, 1]) for xy in got["scatter"]
+              if isinstance(xy, np.ndarray) and xy.ndim == 2 and xy.shape[1] == 2]
+    wanted = [(_kind(line), line["x"], line["y"]) for line in want["lines"]]
+    wanted += [("points", xy[:, 0], xy[:, 1]) for xy in want["scatter"] if xy.size]
+
+    def same(a, b) -> bool:
+        return a[0] == b[0] and equal(a[1], b[1], rtol, atol) is None and equal(a[2], b[2], rtol, atol) is None
+    missing = [w for w in wanted if not any(same(d, w) for d in drawn)]
+    if not missing:
+        return None
+    kind, _, y = missing[0]
+    return f"no {'line' if kind == 'line' else 'set of separate points (markers, no joining line)'} " \
+           f"shows the {y.size} values {short(y, 80)}"
+
+
+JUDGES: dict[str, Callable[..., str | None]] = {
+    "equal": equal, "set": as_set, "nonempty": nonempty, "at_least": at_least, "artists": artists}
+
+
+def judge(got: Any, want: Any, spec: dict) -> str | None:
+    """Apply the check `spec` declares (default `equal`) to one observation."""
+    options = {k: v for k, v in spec.items() if k in ("rtol", "atol", "min", "of")}
+    return JUDGES[spec.get("check", "equal")](got, want, **options)
+
+
+def relative(spec: dict) -> bool:
+    """Whether the check compares with the reference's value (rather than with a fixed bound)."""
+    return spec.get("check", "equal") in ("equal", "set", "artists")

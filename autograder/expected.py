@@ -1,0 +1,157 @@
+"""The store of expected observations: what the reference solution and each mutant report.
+
+Made when the release is made, by running the source notebook (the reference answers with their
+hidden tests) in the grader's own environment, then each batch of mutants. It lives in
+`source/.expected/<assignment>.json`, under source/, so every kernel is kept from it as from the
+hidden tests, and nbgrader copies it neither into a release nor into a working copy. The checks come
+from each test cell's metadata (`eds.checks`) in the same trusted source; the judge reads them from
+here, never from a submission. Every record names the source it came from, so a stale store is
+seen: the judge refuses a test cell whose source changed, and the suite refuses a stale store.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+from unittest import mock
+
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+from . import mutants as mutant_files, notebooks as nbs
+from .checks import CHECKS
+from .course import Course, CourseError
+from .emitter import InstallsEmitter
+from .grading import kernel_environment
+from .observations import cell_observations
+
+FORMAT = 1
+
+
+class StoreError(CourseError):
+    """The store is missing, unreadable or does not match the source."""
+
+
+def path(course: Course, assignment: str) -> Path:
+    return course.source_dir / ".expected" / f"{assignment}.json"
+
+
+def mutants_path(course: Course, assignment: str) -> Path:
+    return course.root / "tests" / "mutants" / f"{assignment}.toml"
+
+
+def cell_sha256(cell: NotebookNode) -> str:
+    """What a test cell's record is tied to: the code it runs. Comments and blank lines do not count,
+    so a cell nbgrader re-adds with a comment saying so still matches its record."""
+    code = [line.rstrip() for line in cell.source.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return hashlib.sha256("\n".join(code).encode()).hexdigest()
+
+
+def declared_checks(cell: NotebookNode) -> dict:
+    checks = cell.get("metadata", {}).get("eds", {}).get("checks", {})
+    unknown = {name: spec.get("check") for name, spec in checks.items() if spec.get("check", "equal") not in CHECKS}
+    if unknown:
+        raise StoreError(f"{nbs.grade_id(cell)}: unknown checks {unknown} (known: {', '.join(CHECKS)})")
+    return dict(checks)
+
+
+def inputs_sha256(course: Course, assignment: str) -> dict[str, str]:
+    """What the recorded values depend on besides the test cells: the data and the mutants."""
+    sums = "".join(p.read_text() for p in sorted(course.data_dir.glob("*/SHA256SUMS")))
+    mutants = mutants_path(course, assignment)
+    return {"data": hashlib.sha256(sums.encode()).hexdigest(),
+            "mutants": hashlib.sha256(mutants.read_bytes() if mutants.exists() else b"").hexdigest()}
+
+
+class ReferenceRun(InstallsEmitter, NotebookClient):
+    """nbclient's plain run of a trusted notebook, with the emitter before each test cell."""
+
+
+def run(course: Course, nb: NotebookNode, folder: Path) -> NotebookNode:
+    """Execute a trusted notebook as grading would (same kernel environment), in `folder`."""
+    timeout = course.config().Execute.get("timeout", 120)
+    env = {**kernel_environment(course), "NBGRADER_EXECUTION": "autograde"}
+    with mock.patch.dict(os.environ, env):
+        client = ReferenceRun(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                              resources={"metadata": {"path": str(folder)}})
+        return client.execute(stderr=subprocess.DEVNULL)  # the kernel's start-up chatter is noise here
+
+
+def observed(nb: NotebookNode, cell_ids: set[str]) -> dict[str, dict]:
+    """The observations of the given test cells of an executed notebook, by grade id."""
+    found = {}
+    for cell in nb.cells:
+        if nbs.grade_id(cell) in cell_ids:
+            values, problems = cell_observations(cell)
+            if problems:
+                raise StoreError(f"{nbs.grade_id(cell)}: {'; '.join(problems)}")
+            found[nbs.grade_id(cell)] = values
+    return found
+
+
+def errors_in(nb: NotebookNode) -> list[str]:
+    return [f"{nbs.grade_id(c) or c.source[:40]!r}: {o.get('ename')}: {o.get('evalue')}"
+            for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def record_notebook(course: Course, assignment: str, name: str) -> dict:
+    """Run the reference and every mutant batch of one notebook; the record of each test cell."""
+    source = nbs.read(course.source_dir / assignment / name)
+    folder = course.source_dir / assignment
+    tests = {nbs.grade_id(c): c for c in source.cells if nbs.is_test(c)}
+    reference = run(course, source, folder)
+    if errors_in(reference):
+        raise StoreError(f"the reference run of {assignment}/{name} raised: {errors_in(reference)[:3]}")
+    expected = observed(reference, set(tests))
+    empty = sorted(gid for gid, values in expected.items() if not values)
+    if empty:
+        raise StoreError(f"{assignment}: test cells that observe nothing: {empty}")
+    cells = {gid: {"source_sha256": cell_sha256(cell), "checks": declared_checks(cell),
+                   "expected": expected[gid], "mutants": {}} for gid, cell in tests.items()}
+    for batch in mutant_files.batches(mutant_files.load(mutants_path(course, assignment))):
+        seen = observed(run(course, mutant_files.apply(source, batch), folder), set(tests))
+        for mutant in batch:
+            for gid in mutant.kills:
+                cells[gid]["mutants"][mutant.name] = {"hint": mutant.hint, "observed": seen[gid]}
+    return cells
+
+
+def record(course: Course, assignment: str) -> Path:
+    """Write the store of one assignment from its source notebooks and mutants."""
+    store = {"format": FORMAT, "assignment": assignment, "inputs": inputs_sha256(course, assignment),
+             "notebooks": {name: record_notebook(course, assignment, name)
+                           for name in course.notebook_names(assignment)}}
+    out = path(course, assignment)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
+    return out
+
+
+def load(course: Course, assignment: str) -> dict:
+    """The store of one assignment; StoreError if there is none or it cannot be read."""
+    try:
+        store = json.loads(path(course, assignment).read_text())
+    except FileNotFoundError as exc:
+        raise StoreError(f"no expected observations for {assignment}: run `make release A={assignment}`") from exc
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"the expected observations of {assignment} cannot be read: {exc}") from exc
+    if store.get("format") != FORMAT or store.get("assignment") != assignment:
+        raise StoreError(f"the expected observations of {assignment} are of another format or assignment")
+    return store
+
+
+def stale(course: Course, assignment: str) -> list[str]:
+    """Why the store no longer matches the source, the data or the mutants (empty if it does)."""
+    store = load(course, assignment)
+    why = [f"the {what} changed" for what, sha in inputs_sha256(course, assignment).items()
+           if store["inputs"].get(what) != sha]
+    for name in course.notebook_names(assignment):
+        recorded = store["notebooks"].get(name, {})
+        tests = {nbs.grade_id(c): c for c in nbs.read(course.source_dir / assignment / name).cells if nbs.is_test(c)}
+        if set(recorded) != set(tests):
+            why.append(f"{name}: the test cells are {sorted(tests)}, the store has {sorted(recorded)}")
+        why += [f"{gid} changed" for gid, cell in tests.items() if gid in recorded and (
+            recorded[gid]["source_sha256"] != cell_sha256(cell) or recorded[gid]["checks"] != declared_checks(cell))]
+    return why
