@@ -21,6 +21,10 @@ Files (float32 NumPy arrays, one row per sample, 1 Hz from 00:00 local time):
     sources.npy   (N, 3)  the true sources (microseism, earthquakes, cultural), nm/s at unit gain
     mixing.npy    (4, 3)  the true mixing matrix: mixtures = sources @ mixing.T + noise
 
+The arrays regenerate to within rounding, not bit for bit on every machine (tests/test_data.py
+states the tolerance): sosfiltfilt solves for its initial state with LAPACK, and the mixing is a
+BLAS product, whose kernels depend on the CPU.
+
 Usage: python data/mixing/generate.py [--out DIR]    (default DIR: this folder)
 """
 from __future__ import annotations

@@ -21,6 +21,10 @@ Files (all float32 / int8 NumPy arrays, one row per window):
     clean.npy       (N_WINDOWS, N_SAMPLES)  the same windows without the noise (the truth)
     family.npy      (N_WINDOWS,)            0 noise, 1 VT family A, 2 VT family B, 3 LP
 
+family.npy regenerates bit for bit on any machine, the float arrays only to within rounding
+(tests/test_data.py states the tolerance): sosfiltfilt solves for its initial state with LAPACK,
+whose kernels depend on the CPU.
+
 Usage: python data/waveforms/generate.py [--out DIR]    (default DIR: this folder)
 """
 from __future__ import annotations
