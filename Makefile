@@ -39,7 +39,7 @@ demo: setup  ## the sample class, graded end to end (A=assignment(s), default al
 	$(PY) -m autograder demo $(A)
 
 test: setup  ## the whole suite, on $(JOBS) cores
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=30
 
 check: setup  ## the suite for one assignment: make check A=01-regression
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup -k "$(A)"
