@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from autograder import notebooks as nbs
 from autograder.export import PENDING
@@ -21,7 +22,7 @@ from autograder.course import REPO, Course
 from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, answer, hand_in
 from toycourse import TOY, make_toy_course
 
-pytestmark = pytest.mark.xdist_group("container")  # one worker builds and runs the image once
+pytestmark = pytest.mark.xdist_group("container")  # one worker runs the image, where loadgroup groups (see image)
 
 WARMUP = "00-python-warmup"
 IMAGE = "localhost/eds-grader:test"
@@ -53,15 +54,31 @@ def why_no_engine() -> str | None:
     return None
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """The temporary folder of this test run, shared by its xdist workers (each one's own is a child)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
-def image() -> str:
+def image(tmp_path_factory) -> str:
+    """Built once per test run. Every xdist worker that runs a test here asks for it (xdist_group does
+    not always keep them on one, see pytest-xdist#1386), and two builds at once would share
+    var/image/context: the first worker to take the lock builds and records the outcome, the others
+    wait for it and reuse the image, or fail with the same error."""
     reason = why_no_engine()
     if reason:
         print(f"container test skipped: {reason}")
         pytest.skip(reason)
-    built = subprocess.run([str(REPO / "autograder" / "container" / "build.sh")], cwd=REPO, capture_output=True,
-                           text=True, env={**os.environ, "ENGINE": "podman", "IMAGE": IMAGE})
-    assert built.returncode == 0, built.stderr[-3000:]
+    folder = run_folder(tmp_path_factory)
+    outcome = folder / "image-build.json"
+    with FileLock(folder / "image-build.lock"):
+        if not outcome.exists():
+            built = subprocess.run([str(REPO / "autograder" / "container" / "build.sh")], cwd=REPO, capture_output=True,
+                                   text=True, env={**os.environ, "ENGINE": "podman", "IMAGE": IMAGE})
+            outcome.write_text(json.dumps({"returncode": built.returncode, "stderr": built.stderr[-3000:]}))
+    built = json.loads(outcome.read_text())
+    assert built["returncode"] == 0, built["stderr"]
     return IMAGE
 
 
