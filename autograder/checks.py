@@ -14,6 +14,7 @@ line saying what differs, for the student's feedback.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import numpy as np
@@ -43,9 +44,22 @@ def _is_number(x: Any) -> bool:
     return type(x) in (int, float) or (isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf")
 
 
+def place(at: str) -> str:
+    """Where in an observation a difference is, in words: ' in argument 1 after the call, item [2]'."""
+    if not at:
+        return ""
+    match = re.match(r"^(returned|args\[(\d+)\]|kwargs)(.*)$", at)
+    if not match:
+        return f" at {at}"
+    head, number, rest = match.groups()
+    words = {"returned": "the return value", "kwargs": "the keyword arguments after the call"}.get(
+        head, f"argument {int(number or 0) + 1} after the call")
+    return f" in {words}" + (f", item {rest}" if rest else "")
+
+
 def equal(got: Any, want: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, at: str = "") -> str | None:
     """The first difference between `got` and `want`, or None."""
-    where = f" at {at}" if at else ""
+    where = place(at)
     if isinstance(got, Unobservable):
         return f"got {short(got)}{where}"
     if _is_number(want) and _is_number(got):
@@ -72,6 +86,11 @@ def equal(got: Any, want: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT
 
 
 def _arrays(got: Any, want: np.ndarray, rtol: float, atol: float, where: str) -> str | None:
+    if type(got) is list:  # a list of numbers where the contract asks for an array is taken as one
+        try:
+            got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            pass
     if not isinstance(got, np.ndarray):
         return f"got {short(got)}{where}, expected a NumPy {short(want)}"
     if got.shape != want.shape:
