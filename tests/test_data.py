@@ -43,16 +43,16 @@ def is_float_array(path: Path) -> bool:
     return path.suffix == ".npy" and np.load(path, mmap_mode="r").dtype.kind == "f"
 
 
-def same_array(expected: np.ndarray, actual: np.ndarray) -> None:
+def same_array(expected: np.ndarray, actual: np.ndarray, what: str) -> None:
     """Float arrays go through LAPACK (the initial state scipy's sosfiltfilt solves for) and BLAS,
     whose kernels depend on the CPU: with OpenBLAS's Haswell kernels one sample of waveforms.npy (of
     values up to 830 nm/s) moves by 7e-12. Stored as float32, such a move can also flip the last bit
     of a value. Hence the tolerance: one unit in the last place of the stored type (rtol) plus 1e-9
-    of the array's largest value (atol), far below any change of the data itself (another seed moves
-    every value by about its own size)."""
-    assert (actual.dtype, actual.shape) == (expected.dtype, expected.shape)
+    of the array's largest value (atol), far below any change of the data itself: another seed moves
+    every value by about its own size, and raising waveforms' noise level by 5e-6 of itself fails."""
+    assert (actual.dtype, actual.shape) == (expected.dtype, expected.shape), what
     np.testing.assert_allclose(actual, expected, rtol=np.finfo(expected.dtype).eps,
-                               atol=1e-9 * np.abs(expected).max())
+                               atol=1e-9 * np.abs(expected).max(), err_msg=what)
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
@@ -75,7 +75,8 @@ def test_generator_reproduces_the_files(dataset, environment, tmp_path):
     subprocess.run([sys.executable, str(folder / "generate.py"), "--out", str(tmp_path)], check=True,
                    capture_output=True, env=env)
     for name, digest in sums(folder).items():
+        what = f"regenerating {dataset} changed {name}"
         if is_float_array(folder / name):
-            same_array(np.load(folder / name), np.load(tmp_path / name))
+            same_array(np.load(folder / name), np.load(tmp_path / name), what)
         else:
-            assert sha256(tmp_path / name) == digest, f"regenerating {dataset} changed {name}"
+            assert sha256(tmp_path / name) == digest, what
