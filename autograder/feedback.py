@@ -40,6 +40,7 @@ def feedback_config(course: Course) -> Config:
         "autograder.feedback_filters.FeedbackSummary", "autograder.feedback_filters.RenderMaths"]
     cfg.FeedbackSummary.workdir = str(course.work)
     cfg.HTMLExporter.template_name = "eds_feedback"
+    cfg.HTMLExporter.filters = {"points": "autograder.feedback_filters.points"}
     cfg.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
     return cfg
 

@@ -4,8 +4,9 @@
   source, but the traceback of a failing hidden assertion still quotes the hidden lines. For test
   cells the traceback is replaced by the exception's name and message, which is what the test's
   author wrote for students.
-- FeedbackSummary: the table at the top of the page (score, message and misconception of each part,
-  the grader's notes, lateness), handed to the template in `resources["eds"]`.
+- FeedbackSummary: the first line of the page (autograded score, written points pending, late
+  penalty with its rule, due date and submission time) and the table under it (score, message and
+  misconception of each part, the grader's notes), handed to the template in `resources["eds"]`.
 - RenderMaths: nbgrader's template typesets maths with MathJax from a CDN, which a student reading
   the page offline never gets; the maths of markdown cells is drawn by matplotlib's mathtext instead.
 """
@@ -23,10 +24,17 @@ from traitlets import Bool, Unicode
 
 from . import records
 from .course import Course
-from .late import days_late
+from .late import PerDayPenalty, days_late
 from .notebooks import grade_id, is_manual, is_test, meta
+from .parts import part_names
 
 HINT_PREFIX = "Misconception:"
+
+
+def points(value) -> str:
+    """A score as a person writes it: 12.2, not 12.200000000000001; 3, not 3.0 (a Jinja filter of
+    the feedback and the report)."""
+    return f"{round(float(value or 0), 2):g}"
 
 
 def split_hint(text: str) -> tuple[str, str]:
@@ -68,17 +76,48 @@ class HideTestTracebacks(FeedbackPreprocessor):
         return cell, resources
 
 
-def part_summary(cell, pending: set[str]) -> dict:
+def part_summary(cell, pending: set[str], name: str) -> dict:
     """One row of the summary table; run after nbgrader's GetGrades, which puts the scores in the cell."""
     m = meta(cell)
     message, hint = split_hint(test_failure(cell)) if is_test(cell) else ("", "")
     kind = "written answer, graded by a TA" if is_manual(cell) else "test"
-    return {"id": grade_id(cell), "kind": kind, "score": m.get("score"), "points": m.get("points"),
-            "pending": grade_id(cell) in pending, "message": message, "hint": hint}
+    return {"id": grade_id(cell), "name": name, "kind": kind, "manual": is_manual(cell), "score": m.get("score"),
+            "points": m.get("points"), "pending": grade_id(cell) in pending, "message": message, "hint": hint,
+            "comment": m.get("comment") or ""}
+
+
+def total(parts: list[dict], key: str) -> float:
+    return sum(float(p[key] or 0) for p in parts)
+
+
+def headline(parts: list[dict], late: dict) -> dict:
+    """The figures of the page's first line: what the tests gave, what a TA still grades, what
+    lateness took, and the score so far, so that no later line contradicts it."""
+    tests = [p for p in parts if not p["manual"]]
+    written = [p for p in parts if p["manual"] and not p["pending"]]
+    pending = [p for p in parts if p["pending"]]
+    scored = total(tests, "score") + total(written, "score")
+    return {"tests": total(tests, "score"), "tests_max": total(tests, "points"),
+            "written": total(written, "score"), "written_max": total(written, "points"),
+            "pending": total(pending, "points"), "max": total(parts, "points"),
+            "so_far": scored - late["penalty"]}
+
+
+def stamp(moment) -> str | None:
+    """A gradebook time (naive, UTC) as the course writes due dates."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else None
+
+
+def lateness(submission, penalty: float, config) -> dict:
+    """Days late, penalty, the rule that gave it, the due date and the time of the submission."""
+    fraction = PerDayPenalty(config=config).fraction_per_day
+    return {"days": days_late(submission.total_seconds_late), "penalty": float(penalty or 0),
+            "rule": f"{100 * fraction:g} % of the score per started day late, never more than the score",
+            "due": stamp(submission.duedate), "submitted": stamp(submission.timestamp)}
 
 
 class FeedbackSummary(FeedbackPreprocessor):
-    """Collects the parts, the grader's notes and the lateness into resources['eds'] for the template."""
+    """Collects the headline, the parts, the grader's notes and the lateness into resources['eds']."""
 
     workdir = Unicode("", help="The course's working folder, where the grading records are").tag(config=True)
 
@@ -88,13 +127,13 @@ class FeedbackSummary(FeedbackPreprocessor):
         record = records.load(Course(workdir=Path(self.workdir)), assignment, student) if self.workdir else None
         with Gradebook(info["db_url"]) as gb:
             submission = gb.find_submission(assignment, student)
-            seconds_late = submission.total_seconds_late
+            late = lateness(submission, info.get("late_penalty"), self.config)
             pending = {g.name for n in submission.notebooks for g in n.grades if g.needs_manual_grade}
+        names = part_names(nb)
+        parts = [part_summary(c, pending, names[grade_id(c)]) for c in nb.cells if meta(c).get("grade")]
         resources["eds"] = {
-            "parts": [part_summary(c, pending) for c in nb.cells if meta(c).get("grade")],
+            "parts": parts, "pending": pending, "late": late, "headline": headline(parts, late),
             "notes": ([record.reason] if record and record.reason else []) + (record.notes if record else []),
-            "days_late": days_late(seconds_late),
-            "late_penalty": info.get("late_penalty") or 0,
         }
         return nb, resources
 
@@ -103,19 +142,58 @@ class FeedbackSummary(FeedbackPreprocessor):
 MATH = re.compile(r"(`+)(?:.+?)\1|(?<!\\)\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$", re.S)
 
 
-def tex_image(tex: str, display: bool) -> str:
-    """An <img> of the formula drawn by mathtext, or the TeX in <code> if mathtext cannot parse it."""
+# What mathtext does not know, rewritten to what it does (or dropped where it only sizes a bracket).
+TEX_REWRITES = [
+    (re.compile(r"\\(le|ge)(?![a-zA-Z])"), r"\\\1q"),
+    (re.compile(r"\\[td]frac(?![a-zA-Z])"), r"\\frac"),
+    (re.compile(r"\\frac\s*([A-Za-z0-9])"), r"\\frac{\1}"),             # \frac1n -> \frac{1}n
+    (re.compile(r"(\\frac\{[^{}]*\})\s*([A-Za-z0-9])"), r"\1{\2}"),     # -> \frac{1}{n}
+    (re.compile(r"\\sqrt\s+([A-Za-z0-9])"), r"\\sqrt{\1}"),
+    (re.compile(r"\\(?:[Bb]igg?[lr]?|textstyle|displaystyle)(?![a-zA-Z])\s*"), ""),
+    (re.compile(r"\s*\n\s*"), " "),
+]
+MATRIX = re.compile(r"\\begin\{[pbv]?matrix\}(.*?)\\end\{[pbv]?matrix\}", re.S)
+
+
+def mathtext_tex(tex: str) -> str:
+    for pattern, replacement in TEX_REWRITES:
+        tex = pattern.sub(replacement, tex)
+    return tex.strip()
+
+
+def formula_image(tex: str, style: str) -> str:
+    """An <img> of one formula drawn by mathtext, or the TeX in <code> if mathtext cannot parse it."""
     from matplotlib import mathtext
 
+    if not tex.strip():
+        return ""
     buffer = io.BytesIO()
     try:
-        mathtext.math_to_image(f"${tex.strip()}$", buffer, format="svg", prop=None)
+        mathtext.math_to_image(f"${mathtext_tex(tex)}$", buffer, format="svg", prop=None)
     except (ValueError, RuntimeError):
         return f"<code>{html.escape(tex)}</code>"
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    style = "display:block;margin:0.5em auto" if display else "vertical-align:middle"
     return (f'<img class="eds-math" style="{style}" alt="{html.escape(tex.strip(), quote=True)}" '
             f'src="data:image/svg+xml;base64,{data}">')
+
+
+def matrix_html(body: str) -> str:
+    """A matrix, which mathtext cannot draw, as a grid of formulas between drawn brackets; made of
+    spans styled as a table, as a <table> would end the paragraph the formula sits in."""
+    rows = [row.split("&") for row in re.split(r"\\\\", body) if row.strip()]
+    grid = "".join('<span class="eds-row">' + "".join(
+        f'<span class="eds-cell">{formula_image(c, "vertical-align:middle")}</span>' for c in row) + "</span>"
+        for row in rows)
+    return f'<span class="eds-matrix">{grid}</span>'
+
+
+def tex_image(tex: str, display: bool) -> str:
+    """The formula as images: one per stretch of maths, a grid for each matrix."""
+    style = "vertical-align:middle"
+    pieces = MATRIX.split(tex)   # text, matrix body, text, ...
+    html_pieces = [matrix_html(p) if i % 2 else formula_image(p, style) for i, p in enumerate(pieces)]
+    joined = "".join(html_pieces)
+    return f'<span class="eds-display">{joined}</span>' if display else joined
 
 
 def render_maths(markdown: str) -> str:

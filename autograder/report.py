@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from . import export
 from . import notebooks as nbs
 from .course import Course
-from .feedback_filters import split_hint, test_failure
+from .feedback_filters import points, split_hint, test_failure
 from .grading import grading_course
 from .nbgrader_api import gradebook_for
 from .parts import part_names
@@ -147,11 +147,6 @@ def planted_named(course: Course, assignment: str, parts: pd.DataFrame) -> dict 
     named = {(student, hint) for student, hint in zip(parts["student"], parts["hint"]) if hint}
     missed = [pair for pair in pairs if pair not in named]
     return {"total": len(pairs), "named": len(pairs) - len(missed), "missed": missed}
-
-
-def points(value) -> str:
-    """A score as a person writes it: 12.2, not 12.200000000000001; 3, not 3.0."""
-    return f"{round(float(value), 2):g}"
 
 
 def environment() -> Environment:
