@@ -1,7 +1,6 @@
 """Feedback for every student: nbgrader's HTML where the notebook ran, a plain page where it did not."""
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import nbgrader
@@ -13,17 +12,8 @@ from . import records
 from .course import Course
 from .grading import grading_course
 from .nbgrader_api import api_for, failure_summary
-from .records import GRADED, Record
-
-
-def notice_page(record: Record) -> str:
-    """What a student whose notebook could not be graded reads instead of nbgrader's feedback."""
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in record.notes)
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{record.assignment}: "
-            f"{record.student}</title></head><body><h1>{html.escape(record.assignment)}</h1>"
-            f"<p>Score: {record.score:g} / {record.max_score:g}</p>"
-            f"<p><strong>Your notebook was not graded automatically:</strong> "
-            f"{html.escape(record.reason)}.</p><ul>{notes}</ul></body></html>")
+from .notice import notice_page
+from .records import GRADED
 
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -70,5 +60,5 @@ def generate(course: Course, assignment: str) -> Path:
         if record.status != GRADED:
             page = out / record.student / assignment / f"{assignment}.html"
             page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(notice_page(record))
+            page.write_text(notice_page(course, record))
     return out

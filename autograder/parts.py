@@ -18,9 +18,9 @@ PART = re.compile(r"^##+\s*(?:Part\s+)?(\d+(?:\.\d+)*)\s*[—–·:-]\s*(.+?)\s*
 QUESTION = re.compile(r"^(?:\*\*|#+\s*)Question\s*(\d*)\s*\(")
 
 
-def part_names(nb: NotebookNode) -> dict[str, str]:
-    """grade_id -> display name of every graded cell of a notebook, in notebook order."""
-    names, part, question = {}, None, None
+def cell_labels(nb: NotebookNode) -> list[tuple[str | None, str | None]]:
+    """For each cell, the (part, question) headings above it, or None where there is none yet."""
+    labels, part, question = [], None, None
     for cell in nb.cells:
         if cell.cell_type == "markdown" and not meta(cell).get("grade"):
             for line in cell.source.splitlines():
@@ -28,6 +28,14 @@ def part_names(nb: NotebookNode) -> dict[str, str]:
                     part, question = f"Part {found[1]} · {found[2]}", None
                 elif found := QUESTION.match(line.strip()):
                     question = f"Question {found[1]}" if found[1] else f"{part or 'Question'}, written question"
+        labels.append((part, question))
+    return labels
+
+
+def part_names(nb: NotebookNode) -> dict[str, str]:
+    """grade_id -> display name of every graded cell of a notebook, in notebook order."""
+    names = {}
+    for cell, (part, question) in zip(nb.cells, cell_labels(nb)):
         if meta(cell).get("grade"):
             name = question if is_manual(cell) and question else part
             names[grade_id(cell)] = name or grade_id(cell)
