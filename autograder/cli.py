@@ -81,13 +81,13 @@ def cmd_export(args) -> None:
 
 def cmd_demo(args) -> None:
     from . import demo
-    demo.run(_course(args), _assignments(_course(args), args.assignments), jobs=args.jobs)
+    demo.run(_course(args), _assignments(_course(args), args.assignments), jobs=args.jobs, verbose=args.verbose)
 
 
 def cmd_report(args) -> None:
     from . import report
     course = _course(args)
-    print(report.generate(course, _assignments(course, args.assignments)))
+    print(report.generate(course, _assignments(course, args.assignments), formgrader=args.formgrader))
 
 
 def cmd_formgrader(args) -> None:
@@ -117,6 +117,11 @@ def parser() -> argparse.ArgumentParser:
         s.set_defaults(func=func)
         if verb == "demo":
             s.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
+            s.add_argument("--verbose", action="store_true",
+                           help="library warnings on the console (default: logs/warnings.log of the working folder)")
+        if verb == "report":
+            s.add_argument("--formgrader", metavar="URL", help="the URL `make formgrader` printed: the report "
+                           "links each submission waiting for manual grading to it")
     g = sub.add_parser("grade", help="autograde every submission of one assignment")
     g.add_argument("assignment")
     g.add_argument("--submissions", required=True, help="folder of <student>/<assignment>/*.ipynb")

@@ -6,7 +6,9 @@ current assignments.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,6 +17,8 @@ import nbformat
 from . import export, feedback, grading, mutants, report
 from . import notebooks as nbs
 from .course import Course, REPO
+from .progress import Progress
+from .quiet import warnings_to
 from .schedule import due_date
 
 
@@ -84,23 +88,39 @@ def build_class(course: Course, assignment: str, out: Path) -> list[str]:
     return [s[0] for s in STUDENTS]
 
 
-def run(course: Course, assignments: list[str], jobs: int = 2) -> None:
-    """Build, grade, give feedback and export for the sample class; print where to look."""
-    if course.workdir is None:
-        course = Course(root=course.root, workdir=course.root / "var" / "demo")
-    submissions = course.work / "submissions"
+def grade_class(course: Course, assignments: list[str], submissions: Path, jobs: int) -> list:
+    """Build, grade and give feedback for every assignment, with a progress line on a terminal."""
     rows = []
     for assignment in assignments:
         build_class(course, assignment, submissions)
-        rows += grading.grade(course, assignment, submissions, force=True, jobs=jobs)
+        progress = Progress(sys.stderr, label=assignment)
+        try:
+            rows += grading.grade(course, assignment, submissions, force=True, jobs=jobs, on_graded=progress)
+        finally:
+            progress.close()
         feedback.generate(course, assignment)
-    # What the report checks the feedback against: did each planted misconception get named?
-    planted = {a: {"ben-partial": [m.hint for m in _planted(a)]} for a in assignments}
-    report.record_planted(course, planted)
-    print(export.summary_table(rows))
-    grades = export.nbgrader_csv(course, course.work / "grades.csv")
-    status = export.status_csv(course, assignments, course.work / "submissions.csv")
+    return rows
+
+
+def run(course: Course, assignments: list[str], jobs: int = 2, verbose: bool = False) -> None:
+    """Build, grade, give feedback and export for the sample class; print where to look.
+
+    Library warnings go to logs/warnings.log of the working folder unless `verbose`."""
+    if course.workdir is None:
+        course = Course(root=course.root, workdir=course.root / "var" / "demo")
+    submissions = course.work / "submissions"
+    log = course.work / "logs" / "warnings.log"
+    with contextlib.nullcontext() if verbose else warnings_to(log):
+        rows = grade_class(course, assignments, submissions, jobs)
+        # What the report checks the feedback against: did each planted misconception get named?
+        report.record_planted(course, {a: {"ben-partial": [m.hint for m in _planted(a)]} for a in assignments})
+        print(export.summary_table(rows))
+        grades = export.nbgrader_csv(course, course.work / "grades.csv")
+        status = export.status_csv(course, assignments, course.work / "submissions.csv")
+        lms = export.lms_csv(course, assignments, course.work / "lms.csv")
+        index = report.generate(course, assignments)
     print(f"\nsubmissions: {submissions}\nfeedback:    {course.dir_of('feedback')}"
-          f"\ngrades:      {grades}\nstatuses:    {status}")
-    print(f"LMS grades:  {export.lms_csv(course, assignments, course.work / 'lms.csv')}")
-    print(f"\nclass report (open it in a browser): {report.generate(course, assignments)}")
+          f"\ngrades:      {grades}\nstatuses:    {status}\nLMS grades:  {lms}")
+    if not verbose:
+        print(f"warnings:    {log} (--verbose shows them here)")
+    print(f"\nclass report (open it in a browser): {index}")

@@ -3,6 +3,8 @@ CSV an LMS imports (final scores, late penalties)."""
 from __future__ import annotations
 
 import csv
+import shutil
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -39,13 +41,18 @@ def status_csv(course: Course, assignments: list[str], dest: Path) -> Path:
     return dest
 
 
-def summary_table(rows: list[records.Record]) -> str:
-    """A fixed-width table for the terminal."""
+def summary_table(rows: list[records.Record], width: int | None = None) -> str:
+    """A fixed-width table for the terminal; a long note wraps under its column, never cut
+    (`width`: the terminal's, by default)."""
+    width = width or shutil.get_terminal_size(fallback=(140, 24)).columns
     lines = [f"{'assignment':<22} {'student':<18} {'score':>11}  {'status':<9} note"]
+    indent = len(lines[0]) - len("note")
     for r in rows:
         note = r.reason or "; ".join(r.notes)
+        wrapped = textwrap.wrap(note, max(width - indent, 30), break_on_hyphens=False) or [""]
         lines.append(f"{r.assignment:<22} {r.student:<18} {r.score:>5g}/{r.max_score:<5g}  "
-                     f"{r.status:<9} {note[:90]}")
+                     f"{r.status:<9} {wrapped[0]}")
+        lines += [" " * indent + more for more in wrapped[1:]]
     return "\n".join(lines)
 
 

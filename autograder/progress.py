@@ -20,11 +20,12 @@ def _duration(seconds: float) -> str:
 class Progress:
     """Call it with each record as it is graded; `close()` prints the totals.
 
-    `clock` is there so that tests can give it a time of their own.
+    `label` starts every line (the demo grades several assignments in a row); `clock` is there so
+    that tests can give it a time of their own.
     """
 
-    def __init__(self, stream: TextIO, clock=time.monotonic):
-        self.stream, self.clock = stream, clock
+    def __init__(self, stream: TextIO, clock=time.monotonic, label: str = ""):
+        self.stream, self.clock, self.label = stream, clock, f"{label}: " if label else ""
         self.shown = stream.isatty()
         self.started = clock()
         self.records: list[Record] = []
@@ -37,7 +38,7 @@ class Progress:
         rate = done / elapsed
         eta = (total - done) / rate if rate else 0.0
         failures = sum(r.status != GRADED for r in self.records)
-        self.stream.write(f"\r{done}/{total} graded  {rate * 60:.1f}/min  ETA {_duration(eta)}"
+        self.stream.write(f"\r{self.label}{done}/{total} graded  {rate * 60:.1f}/min  ETA {_duration(eta)}"
                           f"  {failures} not graded\x1b[K")
         self.stream.flush()
 
@@ -47,7 +48,7 @@ class Progress:
         counts = Counter(r.status for r in self.records)
         parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         failed = [r.student for r in self.records if r.status != GRADED]
-        line = f"\r{len(self.records)} submissions in {_duration(self.clock() - self.started)}: {parts}"
+        line = f"\r{self.label}{len(self.records)} submissions in {_duration(self.clock() - self.started)}: {parts}"
         if failed:
             line += f" (not graded: {', '.join(failed[:10])}{', ...' if len(failed) > 10 else ''})"
         self.stream.write(line + "\x1b[K\n")
