@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def cmd_solutions(args) -> None:
 
 
 def cmd_grade(args) -> None:
-    from . import export, grading, shard as shards
+    from . import export, grading, quiet, shard as shards
     from .progress import Progress
     course = _course(args)
     shard = shards.parse(args.shard) if args.shard else None
@@ -46,9 +47,11 @@ def cmd_grade(args) -> None:
         course.check_assignment(args.assignment)
         course = shards.shard_course(course, args.assignment, shard)
     progress = Progress(sys.stderr)
+    log = course.work / "logs" / "warnings.log"
     try:
-        rows = grading.grade(course, args.assignment, Path(args.submissions), force=args.force, jobs=args.jobs,
-                             shard=shard, on_graded=progress)
+        with contextlib.nullcontext() if args.verbose else quiet.warnings_to(log):
+            rows = grading.grade(course, args.assignment, Path(args.submissions), force=args.force, jobs=args.jobs,
+                                 shard=shard, on_graded=progress, verbose=args.verbose)
     finally:
         progress.close()
     if shard:
@@ -127,6 +130,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--submissions", required=True, help="folder of <student>/<assignment>/*.ipynb")
     g.add_argument("--force", action="store_true", help="regrade submissions already graded")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    g.add_argument("--verbose", action="store_true", help="nbgrader's warnings (changed checksums, restored "
+                   "cells) in the per-student logs, library warnings on the console (default: logs/warnings.log)")
     g.add_argument("--shard", metavar="i/N", help="grade only shard i of N (0-based), into shards/ of the "
                    "working folder; then `merge`")
     g.set_defaults(func=cmd_grade)

@@ -18,7 +18,9 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import traceback
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -37,6 +39,9 @@ from .shard import Shard, setup_lock
 # Called with each record as it is written, the number done and the number to grade (a progress line).
 OnGraded = Callable[[Record, int, int], None]
 
+# What a student reads when the grader itself failed on the submission (the traceback is the staff's).
+GRADER_FAILED = "the grader failed on this submission; the course staff can read why in its grading log"
+
 # What a failing nbgrader run means, in words a student understands.
 EXPLANATIONS = {
     "DeadKernelError": "the Python kernel died while running the notebook "
@@ -44,6 +49,7 @@ EXPLANATIONS = {
     "CellTimeoutError": "a cell ran longer than the time limit and could not be interrupted",
     "TimeoutError": "a cell ran longer than the time limit",
     "MemoryError": "the notebook's outputs were too large to record",
+    "unknown nbgrader error": GRADER_FAILED,
 }
 
 
@@ -111,7 +117,7 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path) 
         record.status, record.reason = REJECTED, checked.reason
         zero_autograded(course, assignment, student)
     else:
-        intake.stage(course, assignment, folder, student, checked)
+        intake.stage(course, assignment, student, checked)
         result = api.autograde(assignment, student, force=True, create=True)
         log = result.get("log", "") + result.get("error", "")
         if not result["success"]:
@@ -131,7 +137,7 @@ def _worker(course: Course, assignment: str, student: str, folder: Path, uid: in
     try:
         conn.send(grade_one(course, api_for(course), assignment, student, folder))
     except BaseException as exc:  # the worker must report, whatever the notebook did to it
-        conn.send((None, f"{type(exc).__name__}: {exc}"))
+        conn.send((None, traceback.format_exc()))
 
 
 def _stop(proc, uid: int) -> None:
@@ -154,10 +160,10 @@ def _stop(proc, uid: int) -> None:
 
 
 def _failed(course: Course, assignment: str, student: str, reason: str, seconds: float) -> Record:
-    zero_autograded(course, assignment, student)
-    score, max_score = scores(course, assignment, student)
-    return Record(student, assignment, FAILED, score, max_score, reason=reason, seconds=round(seconds, 2),
-                  submission_sha256=None, layers=sandbox.describe_layers(sandbox.GradingLimits()))
+    record = Record(student, assignment, FAILED, reason=reason, seconds=round(seconds, 2),
+                    layers=sandbox.describe_layers(sandbox.GradingLimits()))
+    _zeroed(course, record)
+    return record
 
 
 class Job(NamedTuple):
@@ -191,7 +197,7 @@ def _outcome(course: Course, assignment: str, slot: int, job: Job, limit: int) -
         job.proc.join()
         record, log = report
         if record is None:
-            return _failed(course, assignment, job.student, f"the grader failed on it: {log}", elapsed), log
+            return _failed(course, assignment, job.student, GRADER_FAILED, elapsed), log
         return record, log
     if not alive:
         return _failed(course, assignment, job.student, explain("MemoryError"), elapsed), ""
@@ -202,11 +208,68 @@ def _outcome(course: Course, assignment: str, slot: int, job: Job, limit: int) -
     return None
 
 
+def database_gone(exc: Exception) -> bool:
+    """Whether `exc` is the gradebook server going away (nbgrader wraps some of its errors in
+    InvalidEntry): that stops the batch, as no other student could be recorded either."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, InvalidEntry) and isinstance(exc.__context__, OperationalError))
+
+
+def _settle(course: Course, assignment: str, slot: int, job: Job, limits: sandbox.GradingLimits,
+            verbose: bool) -> Record | None:
+    """The record of a job that is over, saved with its log; None while it runs.
+
+    Whatever fails here (the gradebook, the fingerprint, the disk) is this submission's failure
+    alone: it gets a failed record and the batch goes on.
+    """
+    try:
+        outcome = _outcome(course, assignment, slot, job, limits.notebook_seconds)
+        if outcome is None:
+            return None
+        record, log = outcome
+        sandbox.reap(sandbox.job_uid(slot))
+        record.submission_sha256 = intake.fingerprint(job.folder, limits.submission_bytes)
+        records.save(course, record)
+        records.write_log(course, record, log, verbose)
+        return record
+    except Exception as exc:
+        if database_gone(exc):
+            raise
+        return _grader_failed(course, assignment, slot, job, traceback.format_exc())
+
+
+def _grader_failed(course: Course, assignment: str, slot: int, job: Job, trace: str) -> Record:
+    """A failed record for a job the grader failed on, kept as far as the fault lets it: a disk that
+    refuses the record still leaves it in this run's results, and a re-run grades it again."""
+    uid = sandbox.job_uid(slot)
+    record = Record(job.student, assignment, FAILED, reason=GRADER_FAILED,
+                    seconds=round(time.monotonic() - job.started, 2),
+                    layers=sandbox.describe_layers(sandbox.GradingLimits()))
+    steps = [(_stop, job.proc, uid) if job.proc.exitcode is None else (sandbox.reap, uid),
+             (_zeroed, course, record), (records.save, course, record),
+             (records.write_log, course, record, trace, True)]
+    for step, *args in steps:
+        try:
+            step(*args)
+        except Exception as exc:
+            if database_gone(exc):
+                raise
+            print(f"grading {job.student}: {step.__name__} failed too ({type(exc).__name__}: {exc})",
+                  file=sys.stderr)
+    return record
+
+
+def _zeroed(course: Course, record: Record) -> None:
+    """The record's submission in the gradebook with 0 for its autograded cells, and its scores."""
+    zero_autograded(course, record.assignment, record.student)
+    record.score, record.max_score = scores(course, record.assignment, record.student)
+
+
 def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs: int,
-             on_graded: OnGraded | None = None) -> list[Record]:
+             on_graded: OnGraded | None = None, verbose: bool = False) -> list[Record]:
     """Grade `todo` in up to `jobs` workers at once; every submission comes back as a record."""
     ctx = multiprocessing.get_context("fork")
-    limit = sandbox.GradingLimits(config=course.config()).notebook_seconds
+    limits = sandbox.GradingLimits(config=course.config())
     pending, running, done = list(todo), {}, []
     while pending or running:
         for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
@@ -217,14 +280,9 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
             child.close()  # the worker holds the only writing end: its death reads as EOF
             running[slot] = Job(proc, parent, student, folder, time.monotonic())
         for slot, job in list(running.items()):
-            outcome = _outcome(course, assignment, slot, job, limit)
-            if outcome is None:
+            record = _settle(course, assignment, slot, job, limits, verbose)
+            if record is None:
                 continue
-            record, log = outcome
-            sandbox.reap(sandbox.job_uid(slot))
-            record.submission_sha256 = intake.fingerprint(job.folder)
-            records.save(course, record)
-            records.write_log(course, record, log)
             done.append(record)
             del running[slot]
             if on_graded:
@@ -233,10 +291,14 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
     return done
 
 
-def already_graded(course: Course, assignment: str, student: str, folder: Path) -> bool:
-    """A re-run skips a submission whose record matches the files on disk."""
-    previous = records.load(course, assignment, student)
-    return previous is not None and previous.submission_sha256 == intake.fingerprint(folder)
+def already_graded(course: Course, assignment: str, student: str, folder: Path, max_bytes: int) -> bool:
+    """A re-run skips a submission whose record matches the files on disk (a record that cannot be
+    read is graded again)."""
+    try:
+        previous = records.load(course, assignment, student)
+    except (OSError, ValueError, TypeError):
+        return False
+    return previous is not None and previous.submission_sha256 == intake.fingerprint(folder, max_bytes)
 
 
 def git_folders(root: Path) -> list[Path]:
@@ -277,15 +339,16 @@ def lock_secrets(course: Course, inboxes: list[Path]) -> None:
 
 
 def grade(course: Course, assignment: str, submissions: Path, force: bool = False, jobs: int = 1,
-          shard: Shard | None = None, on_graded: OnGraded | None = None) -> list[Record]:
+          shard: Shard | None = None, on_graded: OnGraded | None = None, verbose: bool = False) -> list[Record]:
     """Grade every student folder under `submissions` for one assignment (only those of `shard` if
-    given); records in student order."""
+    given); records in student order. `verbose` keeps nbgrader's warnings in the per-student logs."""
     course.check_assignment(assignment)
     if not submissions.is_dir():
         raise CourseError(f"no submissions folder {submissions}")
     if jobs < 1:
         raise CourseError("--jobs must be at least 1")
     course = prepare(course, assignment, submissions)
+    max_bytes = sandbox.GradingLimits(config=course.config()).submission_bytes
     todo, skipped = [], []
     for student in students_in(submissions):
         if shard and not shard.has(student):
@@ -293,12 +356,12 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
         folder = submissions / student / assignment
         if not STUDENT_ID.match(student):
             print(f"skipped folder {student!r}: not a valid student id")
-        elif not force and already_graded(course, assignment, student, folder):
+        elif not force and already_graded(course, assignment, student, folder, max_bytes):
             skipped.append(records.load(course, assignment, student))
         else:
             todo.append((student, folder))
     try:
-        graded = run_jobs(course, assignment, todo, jobs, on_graded)
+        graded = run_jobs(course, assignment, todo, jobs, on_graded, verbose)
     except (OperationalError, InvalidEntry) as exc:
         raise database_lost(exc) from exc
     return sorted(skipped + graded, key=lambda r: r.student)
@@ -307,9 +370,9 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
 def database_lost(exc: Exception) -> Exception:
     """The gradebook server went away mid-run (nbgrader wraps some of its errors in InvalidEntry):
     one clear line for the grader; what was already recorded is committed and stays."""
-    lost = exc if isinstance(exc, OperationalError) else exc.__context__
-    if not isinstance(lost, OperationalError):
+    if not database_gone(exc):
         return exc
+    lost = exc if isinstance(exc, OperationalError) else exc.__context__
     reason = str(lost.orig or lost).splitlines()[0]
     return CourseError(f"the gradebook database stopped answering ({reason}); grading stopped, the grades "
                        "recorded so far are kept and a re-run grades the rest")

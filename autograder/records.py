@@ -47,15 +47,28 @@ def log_path(course: Course, assignment: str, student: str) -> Path:
     return course.work / "logs" / assignment / f"{student}.log"
 
 
-def write_log(course: Course, record: Record, nbgrader_log: str) -> None:
-    """The grading log of one submission: isolation layers in force, then what nbgrader said."""
+def write_log(course: Course, record: Record, nbgrader_log: str, verbose: bool = False) -> None:
+    """The grading log of one submission: isolation layers in force, then what nbgrader said, its
+    warnings only if `verbose` (they were most of the log, and repeat what the notes say: "checksum
+    has changed" for every restored test cell)."""
     path = log_path(course, record.assignment, record.student)
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"{record.assignment} / {record.student}: {record.status} {record.score:g}/{record.max_score:g}"
              f" in {record.seconds:.1f} s", *record.layers, *(f"note: {n}" for n in record.notes)]
     if record.reason:
         lines.append(f"reason: {record.reason}")
-    path.write_text("\n".join(lines) + "\n\n" + nbgrader_log)
+    path.write_text("\n".join(lines) + "\n\n" + (nbgrader_log if verbose else without_warnings(nbgrader_log)))
+
+
+def without_warnings(log: str) -> str:
+    """nbgrader's log without its [WARNING] entries; an entry's indented lines go with it."""
+    kept, warning = [], False
+    for line in log.splitlines(keepends=True):
+        if line.strip() and not line[0].isspace():
+            warning = line.startswith("[WARNING]")
+        if not warning:
+            kept.append(line)
+    return "".join(kept)
 
 
 def load(course: Course, assignment: str, student: str) -> Record | None:

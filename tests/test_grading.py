@@ -7,11 +7,13 @@ import signal
 import subprocess
 import time
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 import psutil
 import pytest
+from nbgrader.apps import NbGraderAPI
 
-from autograder import feedback, grading, records, sandbox, view
+from autograder import feedback, grading, intake, records, sandbox, view
 from autograder import notebooks as nbs
 from autograder.course import Course
 from autograder.sandbox import contents, hidden_by_private_tmp, seal
@@ -117,6 +119,40 @@ def test_a_worker_that_reports_while_the_grader_looks_away_is_graded(three_solut
     monkeypatch.setattr(BaseProcess, "is_alive", is_alive_once_finished)
     rows = grading.grade(course, TOY, subs, jobs=2)
     assert [(r.status, r.score) for r in rows] == [("graded", 5)] * 3, rows
+
+
+# Each step of one submission's path, in the worker or in the grader, with where to find its student.
+STEPS = {"check": (intake, "check", 2), "stage": (intake, "stage", 2), "autograde": (NbGraderAPI, "autograde", 2),
+         "scores": (grading, "scores", 2), "fingerprint": (intake, "fingerprint", 0),
+         "save": (records, "save", 1), "write-log": (records, "write_log", 1)}
+
+
+def _faulty(real, student: str, position: int):
+    """`real`, raising whenever the argument at `position` is (or holds, or names) `student`."""
+    def step(*args, **kwargs):
+        arg = args[position]
+        if student in (arg, getattr(arg, "student", None)) or (isinstance(arg, Path) and student in arg.parts):
+            raise OSError(f"injected fault for {student}")
+        return real(*args, **kwargs)
+    return step
+
+
+def test_a_fault_at_any_step_fails_only_its_own_submission(tmp_path, monkeypatch):
+    """One student per step of the path, that step failing for that student alone (and for good: a
+    second try fails too): each is failed with a reason, every other student is graded."""
+    course = make_toy_course(tmp_path / "course")
+    solution = nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb")
+    for student in ["ok-1", "ok-2", *(f"fault-in-{step}" for step in STEPS)]:
+        nbs.write(solution, tmp_path / "subs" / student / TOY / f"{TOY}.ipynb")
+    for step, (owner, name, position) in STEPS.items():
+        monkeypatch.setattr(owner, name, _faulty(getattr(owner, name), f"fault-in-{step}", position))
+    rows = {r.student: r for r in grading.grade(course, TOY, tmp_path / "subs", jobs=2)}
+    assert [(rows[s].status, rows[s].score) for s in ("ok-1", "ok-2")] == [("graded", 5)] * 2
+    for step in STEPS:
+        assert (rows[f"fault-in-{step}"].status, rows[f"fault-in-{step}"].reason) == ("failed", grading.GRADER_FAILED)
+    saved = {r.student: r.status for r in records.load_all(grading.grading_course(course), TOY)}
+    assert saved == {**{s: "graded" for s in ("ok-1", "ok-2")},
+                     **{f"fault-in-{step}": "failed" for step in STEPS if step != "save"}}
 
 
 def test_unknown_assignment_is_a_one_line_error():
