@@ -7,6 +7,9 @@ is owed (status, autograded score), provided one of the isolation layers it `nee
 """
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -47,6 +50,7 @@ class Case:
     status: str
     score: float
     needs: tuple[str, ...] = ()  # isolation layers, any of which this outcome relies on
+    plant: Callable | None = None  # (submission folder, Where) -> None: links and special files beside it
 
     def runs_with(self, layers) -> bool:
         """Whether the outcome is owed where `layers` are in force."""
@@ -72,6 +76,8 @@ def hand_in(cases: list[Case], solution, where: Where, folder: Path) -> None:
         path = folder / case.name / TOY / f"{TOY}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(made) if isinstance(made, bytes) else nbs.write(made, path)
+        if case.plant:
+            case.plant(path.parent, where)
 
 
 def mean_if_blocked(action: str):
@@ -82,10 +88,11 @@ def mean_if_blocked(action: str):
 
 
 def edit(transform):
+    """The solution changed by `transform`, or what `transform` returns instead (raw bytes)."""
     def make(nb, where):
         nb = nbformat.from_dict(nb)
-        transform(nb, where)
-        return nb
+        made = transform(nb, where)
+        return nb if made is None else made
     return make
 
 
@@ -136,6 +143,54 @@ def _prefilled(nb, where):
 
 def _oversized(nb, where):
     nb.cells.append(nbformat.v4.new_markdown_cell("x" * 3_000_000))
+
+
+AS_HANDED_OUT = edit(lambda nb, where: None)  # the solution itself, for cases that only plant beside it
+
+
+def _notebook_links_to_the_solution(folder, where):
+    (folder / f"{TOY}.ipynb").unlink()
+    (folder / f"{TOY}.ipynb").symlink_to(where.root / "solutions" / TOY / f"{TOY}.ipynb")
+
+
+def _folder_links_to_the_solutions(folder, where):
+    shutil.rmtree(folder)
+    folder.symlink_to(where.root / "solutions" / TOY)
+
+
+def _notebook_is_a_fifo(folder, where):
+    (folder / f"{TOY}.ipynb").unlink()
+    os.mkfifo(folder / f"{TOY}.ipynb")
+
+
+def _links_and_a_fifo_beside(folder, where):
+    (folder / "mem").symlink_to("/proc/self/mem")
+    (folder / "timestamp.txt").symlink_to("/proc/self/mem")
+    os.mkfifo(folder / "pipe")
+
+
+def _answer_given_grade_metadata(nb, where):
+    nbs.cells_by_id(nb)["answer_double"].metadata.nbgrader.update(grade=True, points=30)
+
+
+def _grading_metadata_not_an_object(nb, where):
+    nbs.cells_by_id(nb)["answer_mean"].metadata.nbgrader = "points: 100"
+
+
+def _duplicate_cell_ids(nb, where):
+    """Raw JSON: nbformat would renumber the ids on writing."""
+    nb.nbformat_minor = 5
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = "same" if nbs.grade_id(cell) in ("answer_double", "answer_mean") else f"cell-{i}"
+    return json.dumps(nb).encode()
+
+
+def _kernelspec_that_does_not_exist(nb, where):
+    nb.metadata.kernelspec = {"name": "no-such-kernel", "display_name": "Nope", "language": "python"}
+
+
+def _hidden_tests_marker_in_written_answer(nb, where):
+    nbs.cells_by_id(nb)["q_outliers"].source = "Outliers ### BEGIN HIDDEN TESTS (and no end)"
 
 
 def _nbformat3(nb, where):
@@ -219,4 +274,24 @@ CASES = [
          "graded", 3),
     Case("hook-reads-hidden-tests", tamper("get_ipython().events.register('pre_run_cell', lambda info: None)"),
          "graded", 0),
+    # links and special files, read as root (issue 22)
+    Case("notebook-links-to-the-solution", AS_HANDED_OUT, "rejected", 0,
+         plant=_notebook_links_to_the_solution),
+    Case("folder-links-to-the-solutions", AS_HANDED_OUT, "rejected", 0,
+         plant=_folder_links_to_the_solutions),
+    Case("notebook-is-a-fifo", AS_HANDED_OUT, "rejected", 0, plant=_notebook_is_a_fifo),
+    Case("links-to-proc-self-mem-beside", AS_HANDED_OUT, "graded", 5,
+         plant=_links_and_a_fifo_beside),
+    # what nbgrader itself trips on (issue 22)
+    Case("answer-given-grade-metadata", edit(_answer_given_grade_metadata), "graded", 5),
+    Case("grading-metadata-not-an-object", edit(_grading_metadata_not_an_object), "graded", 5),
+    Case("hidden-tests-marker-in-a-comment", answer("answer_mean", "# ### BEGIN HIDDEN TESTS\n" + RIGHT_MEAN),
+         "graded", 5),
+    Case("hidden-tests-marker-in-a-string", answer("answer_mean", RIGHT_MEAN + "NOTE = '### END HIDDEN TESTS'\n"),
+         "rejected", 0),
+    Case("hidden-tests-marker-in-written-answer", edit(_hidden_tests_marker_in_written_answer), "graded", 5),
+    Case("solution-markers-in-an-answer", answer("answer_mean", "### BEGIN SOLUTION\n" + RIGHT_MEAN
+                                                 + "### END SOLUTION\n"), "graded", 5),
+    Case("duplicate-cell-ids", edit(_duplicate_cell_ids), "graded", 5),
+    Case("kernelspec-that-does-not-exist", edit(_kernelspec_that_does_not_exist), "graded", 5),
 ]

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from nbgrader.preprocessors import ClearHiddenTests
 
 from autograder import grading, notebooks as nbs, records, sandbox
 from autograder.course import REPO, Course
@@ -56,6 +57,7 @@ def test_hostile_submission_gets_its_outcome(case, hostile_run):
     assert (record.status, record.score) == (case.status, case.score), f"{record.seconds} s, {record.reason!r}"
     if case.status != "graded":
         assert record.reason, "a submission that was not graded must say why"
+    assert record.reason != grading.GRADER_FAILED, "a notebook, however hostile, is not a fault of the grader"
 
 
 def test_the_reference_submission_is_untouched(hostile_run):
@@ -78,6 +80,15 @@ def test_what_a_kernel_wrote_is_not_kept(hostile_run):
     course, _ = hostile_run
     folder = grading.grading_course(course).dir_of("autograded") / "huge-file" / TOY
     assert [p.name for p in folder.iterdir()] == [f"{TOY}.ipynb"]
+
+
+def test_nbgraders_feedback_reads_every_graded_notebook(hostile_run):
+    """nbgrader's feedback stops on a hidden-test delimiter in any cell but a test cell (and stops
+    for the whole class): none may be left where a student wrote one."""
+    course, rows = hostile_run
+    folder = grading.grading_course(course).dir_of("autograded")
+    for student in (s for s, r in rows.items() if r.status == "graded"):
+        ClearHiddenTests().preprocess(nbs.read(folder / student / TOY / f"{TOY}.ipynb"), {})
 
 
 def test_tampering_is_explained_in_the_graded_notebook(hostile_run):
