@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
 from autograder import notebooks as nbs
 from autograder.course import REPO
-from autograder.feedback_filters import render_maths, split_hint
+from autograder import feedback_filters as filters
+from autograder.feedback_filters import MATH, mathtext_tex, render_maths, split_hint, tex_image
 
 from toycourse import TOY
 
@@ -22,29 +24,75 @@ def page(run, student: str) -> BeautifulSoup:
     return BeautifulSoup(run.feedback_page(student).read_text(), "html.parser")
 
 
+def headline(run, student: str) -> str:
+    return " ".join(page(run, student).find(id="eds-headline").get_text(" ", strip=True).split()).replace(" ;", ";").replace(" .", ".")
+
+
 def summary_row(run, student: str, part: str) -> str:
     return page(run, student).find(id=f"eds-part-{part}").get_text(" ", strip=True)
 
 
 def test_each_part_shows_its_score_message_and_misconception(toy_run):
     failing = summary_row(toy_run, "ivy", "test_mean")
-    assert "0.0 / 2.0" in failing
-    assert "mean_of([1.0, 2.0, 6.0]) gave 9.0, expected 3.0." in failing
+    assert "0 / 2" in failing
+    assert "mean_of([1.0, 2.0, 6.0])" in failing and "9.0" in failing
     assert "Misconception: the sum was not divided by the number of values" in failing
-    assert "3.0 / 3.0" in summary_row(toy_run, "ivy", "test_double")
+    assert "3 / 3" in summary_row(toy_run, "ivy", "test_double")
     assert "Misconception" not in page(toy_run, "ada").find(id="eds-summary").get_text()
 
 
 def test_written_answers_waiting_for_a_ta_show_as_pending(toy_run):
-    assert "waiting for a TA / 2.0" in summary_row(toy_run, "ada", "q_outliers")
+    assert "pending: a TA grades it / 2" in summary_row(toy_run, "ada", "q_outliers")
+
+
+def test_the_first_line_gives_the_autograded_score_and_the_pending_points(toy_run):
+    assert headline(toy_run, "ada") == ("Autograded: 5 / 5; 2 point(s) of written answers pending: a TA grades "
+                                        "them. Score so far: 5 / 7.")
+    assert headline(toy_run, "ivy").startswith("Autograded: 3 / 5;")
+
+
+def test_nothing_on_the_page_says_0_for_a_written_answer_not_graded_yet(toy_run):
+    soup = page(toy_run, "ada")
+    text = " ".join(soup.get_text(" ").split())
+    assert "Written response" not in text and not soup.find(id="toc")   # nbgrader's list, replaced by ours
+    heading = soup.find("a", attrs={"name": "q_outliers"}).find_next(class_="panel-heading").get_text(" ", strip=True)
+    assert "pending: a TA grades it / 2" in heading and "Score: 0" not in heading
+
+
+def test_a_late_page_gives_the_rule_the_due_date_and_the_submission_time(toy_run):
+    assert "late penalty −1." in headline(toy_run, "jon") and headline(toy_run, "jon").endswith("Score so far: 4 / 7.")
+    late = " ".join(page(toy_run, "jon").find(id="eds-late").get_text(" ").split())
+    assert late == ("Submitted 2026-01-12 11:00 UTC, due 2026-01-10 12:00 UTC: 2 day(s) late (started days). "
+                    "Rule: 10 % of the score per started day late, never more than the score; penalty 1 point(s).")
+
+
+def test_a_crashed_notebook_gets_the_cell_that_ended_python_and_what_to_do(toy_run):
+    soup = page(toy_run, "finn")
+    assert "kernel died" in soup.find(id="eds-reason").get_text()
+    assert "Cell 5 of 8" in soup.find(id="eds-stopped").get_text() and "os._exit(3)" in soup.find("pre").get_text()
+    assert "Restart Kernel and Run All Cells" in soup.find(id="eds-steps").get_text()
+    assert "original name" in page(toy_run, "cleo").find(id="eds-steps").get_text()   # rejected: hand it in right
+
+
+def test_every_page_has_a_viewport(toy_run):
+    for student in STUDENTS:
+        assert page(toy_run, student).find("meta", attrs={"name": "viewport"}), student
+
+
+def test_a_test_cell_fails_on_whatever_error_output_it_has():
+    judged = nbformat.v4.new_code_cell("assert f(1) == 2", metadata={"nbgrader": {"grade": True, "grade_id": "t"}})
+    judged.outputs = [nbformat.v4.new_output("error", ename="TestFailed", evalue="f(1) gave 3\nMisconception: off by one",
+                                             traceback=[])]
+    assert split_hint(filters.test_failure(judged)) == ("TestFailed: f(1) gave 3", "off by one")
+    judged.outputs = []
+    assert filters.test_failure(judged) == ""
 
 
 def test_the_graders_notes_and_lateness_are_shown(toy_run):
     notes = page(toy_run, "eve").find(class_="eds-notes").get_text(" ")
     assert "test_double was edited" in notes and "test_mean was deleted" in notes
     assert "kernel died" in page(toy_run, "finn").get_text()
-    late = page(toy_run, "jon").find(class_="eds-late").get_text(" ", strip=True)
-    assert "2 day(s) late" in late and "1.0 point(s)" in late
+    assert "2 day(s) late" in page(toy_run, "jon").find(id="eds-late").get_text(" ", strip=True)
     assert page(toy_run, "ada").find(class_="eds-late") is None
 
 
@@ -77,6 +125,24 @@ def test_maths_is_drawn_as_images_and_code_and_dollars_are_kept():
 
 def test_unparsable_maths_falls_back_to_code():
     assert render_maths(r"$\notacommand{x}$") == r"<code>\notacommand{x}</code>"
+
+
+def test_tex_that_mathtext_lacks_is_rewritten():
+    assert mathtext_tex(r"\tfrac12 \le \frac1n \big( x \bigr) \sqrt 3") == r"\frac{1}{2} \leq \frac{1}{n} ( x ) \sqrt{3}"
+
+
+def test_a_matrix_is_laid_out_as_a_grid_of_formulas():
+    out = BeautifulSoup(render_maths(r"$$X = \begin{pmatrix} t_1 & 1 \\ t_N & 1 \end{pmatrix}.$$"), "html.parser")
+    rows = out.find(class_="eds-matrix").find_all(class_="eds-row")
+    assert [[img["alt"] for img in row.find_all("img")] for row in rows] == [["t_1", "1"], ["t_N", "1"]]
+    assert "&" not in out.get_text() and not out.find("code")
+
+
+def test_every_formula_of_the_release_notebooks_is_drawn():
+    raw = [(path.name, m[0]) for path in sorted((REPO / "release").glob("*/*.ipynb"))
+           for cell in nbs.read(path).cells if cell.cell_type == "markdown"
+           for m in MATH.finditer(cell.source) if not m[1] and "<code>" in tex_image(m[2] or m[3], bool(m[2]))]
+    assert not raw
 
 
 def test_the_hint_line_is_split_from_the_message():
