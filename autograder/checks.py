@@ -76,6 +76,8 @@ def equal(got: Any, want: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT
             return f"got {len(got)} items{where}, expected {len(want)}: {short(got)}, expected {short(want)}"
         return _first(equal(g, w, rtol, atol, f"{at}[{i}]") for i, (g, w) in enumerate(zip(got, want)))
     if isinstance(want, dict):
+        if "raised" in got and "raised" not in want:
+            return f"raised {got['raised']}{where}"
         if set(got) != set(want):
             return f"got the keys {sorted(got)}{where}, expected {sorted(want)}"
         return _first(equal(got[k], want[k], rtol, atol, f"{at}.{k}" if at else k) for k in want)

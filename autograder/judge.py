@@ -26,7 +26,7 @@ from .course import Course
 from .notebooks import grade_id, is_test
 from .observations import Unreadable, cell_observations, decode
 
-KEPT_OUTPUT_BYTES = 256 * 1024   # what the instructor's copy keeps of a test cell's own outputs
+KEPT_OUTPUT_BYTES = 64 * 1024   # what the instructor's copy keeps of each output of a test cell
 ERROR_NAME = re.compile(r"^[A-Za-z_][\w.]{0,60}$")
 VERDICT = "CheckFailed"
 MISSING = object()   # an observation the test did not report (None is a value a function may return)
@@ -74,11 +74,19 @@ def verdict(message: str) -> NotebookNode:
 
 
 def keep_kernel_outputs(cell: NotebookNode) -> None:
-    """The kernel's own outputs of a test cell, for the instructor's copy only (capped)."""
-    outputs = [dict(o) for o in cell.get("outputs", [])]
-    size = len(json.dumps(outputs, default=str))
-    kept = outputs if size <= KEPT_OUTPUT_BYTES else [{"dropped": f"{size} bytes of outputs"}]
-    cell.setdefault("metadata", NotebookNode())["eds"] = {"kernel_outputs": kept}
+    """The kernel's own outputs of a test cell, for the instructor's copy only: each output kept
+    whole up to a cap, a longer text cut there, anything else that large only counted."""
+    cell.setdefault("metadata", NotebookNode())["eds"] = {"kernel_outputs": [capped(o) for o in cell.get("outputs", [])]}
+
+
+def capped(output: NotebookNode) -> dict:
+    size = len(json.dumps(output, default=str))
+    if size <= KEPT_OUTPUT_BYTES:
+        return dict(output)
+    if output.get("output_type") == "stream":
+        text = str(output.get("text", ""))
+        return {**output, "text": text[:KEPT_OUTPUT_BYTES] + f"\n[... {len(text) - KEPT_OUTPUT_BYTES} more characters]"}
+    return {"output_type": output.get("output_type"), "dropped": f"{size} bytes"}
 
 
 def judge_cell(cell: NotebookNode, record: dict | None) -> str:

@@ -260,8 +260,9 @@ CASES = [
     Case("prefilled-outputs", edit(_prefilled), "graded", 0),
     # tampering
     Case("patch-numpy", tamper("np.array_equal = lambda *a, **k: True"), "graded", 0),
+    # right answers: the probe reports the patch to the instructor, and the judge scores the answers
     Case("patch-builtins-right-answers", edit(lambda nb, where: nb.cells[1].__setitem__(
-        "source", nb.cells[1].source + "\nimport builtins\nbuiltins.abs = lambda x: 0")), "graded", 0),
+        "source", nb.cells[1].source + "\nimport builtins\nbuiltins.abs = lambda x: 0")), "graded", 5),
     Case("patch-numpy-testing", tamper("import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
                                        "np.array_equal = lambda *a, **k: True"), "graded", 0),
     Case("patch-traceback-display", tamper("get_ipython().showtraceback = lambda *a, **k: None"), "graded", 0),

@@ -92,9 +92,12 @@ def test_nbgraders_feedback_reads_every_graded_notebook(hostile_run):
 
 
 def test_tampering_is_explained_in_the_graded_notebook(hostile_run):
+    """The probe's finding stays in the instructor's copy (the judge keeps a test cell's own outputs
+    in its metadata); no score depends on it."""
     course, rows = hostile_run
     folder = grading.grading_course(course).dir_of("autograded") / "patch-builtins-right-answers" / TOY
-    errors = [o for c in nbs.read(folder / f"{TOY}.ipynb").cells for o in c.get("outputs", [])
+    errors = [o for c in nbs.read(folder / f"{TOY}.ipynb").cells
+              for o in c.get("metadata", {}).get("eds", {}).get("kernel_outputs", [])
               if o.get("ename") == "TamperingDetected"]
     assert errors and "builtins.abs was replaced" in errors[0]["evalue"]
 

@@ -6,8 +6,9 @@ from collections import Counter
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder import build, notebooks as nbs
+from autograder import build, checks, expected, judge, notebooks as nbs
 from autograder.course import Course
+from autograder.observations import decode
 
 from conftest import ASSIGNMENTS, COURSE, mutants_of
 
@@ -102,13 +103,20 @@ def test_committed_release_and_solutions_are_fresh(assignment, tmp_path):
             assert same, f"{kind}/{assignment}/{rel} is stale: run `make release solutions A={assignment}`"
 
 
+def errors(nb) -> list[tuple]:
+    """(cell, exception, message) of every error in a graded notebook: the judge's verdicts and what
+    the kernel raised, which the judge keeps in a test cell's metadata."""
+    return [(nbs.grade_id(c) or c.source[:40], o.get("ename"), o.get("evalue")) for c in nb.cells
+            for o in c.get("outputs", []) + c.get("metadata", {}).get("eds", {}).get("kernel_outputs", [])
+            if o.get("output_type") == "error"]
+
+
 def test_solution_runs_top_to_bottom_with_full_marks(assignment, graded):
     """The graded solution is the source notebook (hidden tests restored): it must run clean."""
     run = graded(assignment)
     assert run.record("solution").status == "graded", run.record("solution").reason
-    errors = [(nbs.grade_id(c), o.get("ename"), o.get("evalue")) for c in run.autograded_notebook("solution").cells
-              for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors, f"the solution raises: {errors}"
+    errors_ = errors(run.autograded_notebook("solution"))
+    assert not errors_, f"the solution raises: {errors_}"
     lost = {gid: s for gid, s in run.cell_scores("solution").items()
             if s[0] < s[1] and nbs.is_test(nbs.cells_by_id(source_nb(assignment))[gid])}
     assert not lost, f"the solution loses points in {lost}"
@@ -119,8 +127,8 @@ def test_release_scores_zero_and_fails_only_on_stubs(assignment, graded):
     tests = {gid for gid, c in nbs.cells_by_id(source_nb(assignment)).items() if nbs.is_test(c)}
     scored = {gid: s for gid, s in run.cell_scores("release").items() if gid in tests and s[0] > 0}
     assert not scored, f"the blank release earns points in {scored}: those tests cannot fail"
-    other = [(nbs.grade_id(c) or c.source[:40], o.get("ename")) for c in run.autograded_notebook("release").cells
-             for o in c.get("outputs", []) if o.get("output_type") == "error" and o.get("ename") != "NotImplementedError"]
+    other = [(cell, name) for cell, name, _ in errors(run.autograded_notebook("release"))
+             if name not in ("NotImplementedError", judge.VERDICT)]
     assert not other, f"the release raises more than the stubs' NotImplementedError: {other}"
 
 
@@ -169,3 +177,33 @@ def test_no_hint_gives_the_solution_away(assignment):
     for mutant in mutants_of(assignment):
         quoted = [line for line in solution_lines if line in mutant.hint]
         assert not quoted, f"the hint of {mutant.name} quotes the solution: {quoted}"
+
+
+def judged(assignment: str) -> bool:
+    if not judge.judged(COURSE, assignment):
+        pytest.skip(f"{assignment} is not judged yet (nbgrader_config.py: c.Judge.unjudged)")
+    return True
+
+
+def test_expected_observations_are_fresh(assignment):
+    """Regenerating the release refreshes the store; a change to a test, a check, the data or the
+    mutants without it fails here."""
+    judged(assignment)
+    assert not expected.stale(COURSE, assignment), "run `make release A=...`"
+
+
+def test_each_mutant_is_told_apart_and_named_by_value(assignment):
+    """Offline, from the store: every mutant's observations fail each cell it kills, and the judge
+    names that mutant's own misconception from them."""
+    judged(assignment)
+    wrong = []
+    for cells in expected.load(COURSE, assignment)["notebooks"].values():
+        for gid, record in cells.items():
+            assert record["expected"], f"{gid} observes nothing"
+            for name, mutant in record["mutants"].items():
+                got = {k: decode(v) for k, v in mutant["observed"].items()}
+                failed = {k for k, want in record["expected"].items()
+                          if k not in got or checks.judge(got[k], decode(want), record["checks"].get(k, {}))}
+                if not failed or judge.misconception(record, got, failed) != mutant["hint"]:
+                    wrong.append(f"{name} in {gid}")
+    assert not wrong, f"mutants the judge does not tell apart or name: {wrong}"
