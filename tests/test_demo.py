@@ -31,3 +31,12 @@ def test_demo_grades_the_sample_class(tmp_path):
     page = BeautifulSoup((tmp_path / "report" / f"{WARMUP}.html").read_text(), "html.parser")
     planted = " ".join(page.find(id="planted").get_text(" ", strip=True).split())
     assert re.search(r"named (\d+) of \1 \(100 %\)", planted), planted   # every planted hint named
+    # a quiet console: no library warning, the notes wrapped whole, the warnings kept in a log
+    assert "Warning" not in result.stderr + result.stdout, result.stderr[:2000]
+    assert "notebooks are graded by name, rename it and submit again" in " ".join(result.stdout.split())
+    assert (tmp_path / "logs" / "warnings.log").exists() and "--verbose" in result.stdout
+    # every formula of the warm-up's feedback drawn (the design matrix too), none left as TeX
+    feedback = BeautifulSoup((tmp_path / "feedback" / "ada-perfect" / WARMUP / f"{WARMUP}.html").read_text(),
+                             "html.parser")
+    assert feedback.find(class_="eds-matrix") and len(feedback.find_all("img", class_="eds-math")) > 20
+    assert not re.search(r"\$[^$\s][^$]*\$|\\begin\{", feedback.find(id="notebook").get_text())

@@ -40,5 +40,12 @@ def test_terminal_gets_rate_eta_and_totals():
     assert out.endswith("\n")
 
 
+def test_a_label_starts_every_line():
+    progress = Progress(Terminal(), clock=Clock(), label="00-x")
+    progress(Record("s1", "00-x", GRADED), 1, 2)
+    progress.close()
+    assert [line[:14] for line in progress.stream.getvalue().split("\r")[1:]] == ["00-x: 1/2 grad", "00-x: 1 submis"]
+
+
 def test_nothing_when_not_a_terminal():
     assert run(io.StringIO()) == ""
