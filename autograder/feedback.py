@@ -1,4 +1,5 @@
-"""Feedback for every student: nbgrader's HTML where the notebook ran, a plain page where it did not."""
+"""Feedback for every student: nbgrader's HTML where the notebook ran, a page that says why and what to do
+where it did not (notice.py)."""
 from __future__ import annotations
 
 from pathlib import Path
