@@ -4,7 +4,9 @@
   over a plain nbclient execution of the same notebook;
 - parallel scaling: a class of simulated warm-up submissions graded with --jobs 1, 2 and 4;
 - peak memory of the largest worker or kernel, and the time to the first graded submission;
-- cost growth: 10, 20 and 40 submissions.
+- cost growth: 10, 20 and 40 submissions;
+- the judge: its share of a warm-up submission's grading time, and recording the expected
+  observations at release (`--judge-only` measures just this and rewrites only its section).
 Reports only: nothing here passes or fails.
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import nbclient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from autograder import grading, notebooks as nbs  # noqa: E402
+from autograder import expected, grading, judge, notebooks as nbs  # noqa: E402
 from autograder.course import REPO, Course  # noqa: E402
 
 warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's "not in session" noise, every run
@@ -74,17 +76,65 @@ def graded_run(scratch: Path, assignment: str, size: int, jobs: int) -> dict:
             "graded": sum(r.status == "graded" for r in rows), "size": size}
 
 
+def judge_seconds(notebook: Path) -> float:
+    """The judge's work on one graded notebook, its test cells given back the kernel's outputs."""
+    nb = nbs.read(notebook)
+    cells = [c for c in nb.cells if nbs.is_test(c)]
+    for cell in cells:
+        cell.outputs = cell.metadata["eds"]["kernel_outputs"]
+    records = expected.load(Course(), WARMUP)["notebooks"][notebook.name]
+    started = time.perf_counter()
+    for cell in cells:
+        judge.judge_cell(cell, records[nbs.grade_id(cell)])
+    return time.perf_counter() - started
+
+
+def judge_section(scratch: Path) -> list[str]:
+    """What the judge costs per submission, and what recording its store costs at release."""
+    run = graded_run(scratch, WARMUP, 1, 1)
+    graded = Course(workdir=scratch / f"{WARMUP}-1-j1" / "work")
+    notebook = grading.grading_course(graded).dir_of("autograded") / "student-000" / WARMUP / f"{WARMUP}.ipynb"
+    judged = judge_seconds(notebook)
+    copy = scratch / "course-copy"
+    for part in ("source", "data", "tests/mutants", "nbgrader_config.py"):
+        (shutil.copytree if (REPO / part).is_dir() else shutil.copy)(REPO / part, copy / part)
+    started = time.monotonic()
+    expected.record(Course(root=copy), WARMUP)
+    recorded = time.monotonic() - started
+    return ["## The judge (warm-up solution)\n",
+            f"Judging its {sum(1 for _ in expected.load(Course(), WARMUP)['notebooks'][notebook.name])} test cells: "
+            f"{judged * 1000:.1f} ms of the submission's {run['seconds']:.1f} s of grading "
+            f"({100 * judged / run['seconds']:.2f} %).  ",
+            f"Recording the expected observations at release (the reference run and "
+            f"{len(expected.mutant_files.batches(expected.mutant_files.load(expected.mutants_path(Course(), WARMUP))))} "
+            f"mutant batches): {recorded:.1f} s.", ""]
+
+
+def update_section(lines: list[str]) -> None:
+    """Put one section into RESULTS.md in place of its previous version, the rest untouched."""
+    text = OUT.read_text() if OUT.exists() else "# Benchmarks\n"
+    head, found, rest = text.partition(lines[0])
+    tail = rest[rest.find("\n## "):] if found and "\n## " in rest else ""
+    OUT.write_text(head.rstrip("\n") + "\n\n" + "\n".join(lines) + tail.rstrip("\n") + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--class-size", type=int, default=20)
     parser.add_argument("--growth", default="10,20,40")
     parser.add_argument("--assignments", nargs="*", default=None)
+    parser.add_argument("--judge-only", action="store_true", help="measure the judge and rewrite its section only")
     args = parser.parse_args()
     course = Course()
     load = os.getloadavg()
     started_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     scratch = Path(tempfile.mkdtemp(prefix="eds-bench-"))
     os.environ.update(grading.kernel_environment(Course(workdir=scratch)))  # the plain runs' kernels too
+    if args.judge_only:
+        update_section(judge_section(scratch) + [f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."])
+        shutil.rmtree(scratch, ignore_errors=True)
+        print(f"wrote the judge's section of {OUT}")
+        return
     lines = [f"# Benchmarks\n\nCommand: `{' '.join(['python', *sys.argv])}` (`make bench`)  ",
              f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}  ",
              f"Date: {started_at}; load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n",
@@ -114,6 +164,7 @@ def main() -> None:
         r = runs[2] if size == args.class_size else graded_run(scratch, WARMUP, size, 2)
         lines.append(f"| {size} | {r['wall']:.1f} | {r['wall'] / size:.2f} |")
         print(lines[-1], flush=True)
+    lines += [""] + judge_section(scratch)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     lines += ["", f"Peak memory of the largest worker or kernel process over the whole run: {peak:.0f} MiB "
               "(ru_maxrss of the reaped children).",
