@@ -114,8 +114,11 @@ def graded(image, tmp_path_factory) -> tuple[dict[tuple[str, str], dict], Path]:
     config = root / "nbgrader_config.py"
     config.write_text((REPO / "nbgrader_config.py").read_text() + TEST_LIMITS)
     toy_source = root / "toy" / "source" / TOY
+    stores = root / "expected"   # the course's expected observations and the toy's, in one folder
+    shutil.copytree(REPO / "source" / ".expected", stores)
+    shutil.copy(root / "toy" / "source" / ".expected" / f"{TOY}.json", stores)
     rows = run_image(image, subs, root / "out", *RUN_FLAGS, "-v", f"{toy_source}:/course/source/{TOY}:ro",
-                     "-v", f"{config}:/course/nbgrader_config.py:ro")
+                     "-v", f"{stores}:/course/source/.expected:ro", "-v", f"{config}:/course/nbgrader_config.py:ro")
     return rows, root / "out"
 
 
