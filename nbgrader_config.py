@@ -43,8 +43,14 @@ c.Autograde.autograde_preprocessors = [
 ]
 
 # Assignments whose hidden tests still assert in the kernel; they move to observing tests one by one.
-c.Judge.unjudged = ["01-regression", "02-classification", "03-seismology", "04-neural-networks",
-                    "05-cnn", "06-unsupervised"]
+c.Judge.unjudged = [
+    "01-regression",
+    "02-classification",
+    "03-seismology",
+    "04-neural-networks",
+    "05-cnn",
+    "06-unsupervised",
+]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

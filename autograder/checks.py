@@ -9,8 +9,12 @@ line saying what differs, for the student's feedback.
 - set: a list whose items equal the expected items in any order.
 - nonempty: a non-empty string or list (an axis label, a legend).
 - at_least: a number, or a list's length with `"of": "length"`, not below `min`.
+- at_most: a number not above `max` (a loss, an error).
 - artists: every line and scatter of the reference axes is drawn, with the same data, as points or
   as a line as in the reference (extra artists are allowed).
+- accuracy, balanced_accuracy, r2: the observed predictions scored (scikit-learn's metrics) against
+  `labels`, the name of another observation of the cell whose value is taken from the reference
+  run, never from the kernel; the score must reach `min`.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import numpy as np
 from .observations import Items, Table, Unobservable
 
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-9, 1e-12
-CHECKS = ("equal", "set", "nonempty", "at_least", "artists")
+CHECKS = ("equal", "set", "nonempty", "at_least", "at_most", "artists", "accuracy", "balanced_accuracy", "r2")
 
 
 def short(value: Any, limit: int = 160) -> str:
@@ -135,6 +139,28 @@ def at_least(got: Any, want: Any = None, min: float = 0.0, of: str = "value", **
     return f"got {short(got)}, expected {'a length' if of == 'length' else 'a value'} of at least {min:g}"
 
 
+def at_most(got: Any, want: Any = None, max: float = 0.0, **_) -> str | None:
+    if _is_number(got) and float(got) <= max:
+        return None
+    return f"got {short(got)}, expected a value of at most {max:g}"
+
+
+def metric(name: str) -> Callable[..., str | None]:
+    """A check that scores predictions against the reference's labels with scikit-learn."""
+    def check(got: Any, want: Any = None, min: float = 0.0, labels: Any = None, **_) -> str | None:
+        from sklearn import metrics
+        truth = np.asarray(labels)
+        try:
+            predicted = np.asarray(got)
+            if predicted.shape != truth.shape or predicted.dtype.kind not in "biuf" or not np.isfinite(predicted).all():
+                raise ValueError
+            score = float(getattr(metrics, f"{name}_score")(truth, predicted))
+        except (TypeError, ValueError):
+            return f"got {short(got)}, expected {truth.size} numeric predictions"
+        return None if score >= min else f"{name.replace('_', ' ')} {score:.3f}, expected at least {min:g}"
+    return check
+
+
 def _kind(line: dict) -> str:
     return "line" if line.get("joined") else "points"
 
@@ -160,12 +186,17 @@ def artists(got: Any, want: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAU
 
 
 JUDGES: dict[str, Callable[..., str | None]] = {
-    "equal": equal, "set": as_set, "nonempty": nonempty, "at_least": at_least, "artists": artists}
+    "equal": equal, "set": as_set, "nonempty": nonempty, "at_least": at_least, "at_most": at_most,
+    "artists": artists, "accuracy": metric("accuracy"), "balanced_accuracy": metric("balanced_accuracy"),
+    "r2": metric("r2")}
 
 
-def judge(got: Any, want: Any, spec: dict) -> str | None:
-    """Apply the check `spec` declares (default `equal`) to one observation."""
-    options = {k: v for k, v in spec.items() if k in ("rtol", "atol", "min", "of")}
+def judge(got: Any, want: Any, spec: dict, reference: dict | None = None) -> str | None:
+    """Apply the check `spec` declares (default `equal`) to one observation; `reference` holds the
+    reference run's observations of the cell, where a metric finds its labels."""
+    options = {k: v for k, v in spec.items() if k in ("rtol", "atol", "min", "max", "of")}
+    if "labels" in spec:
+        options["labels"] = (reference or {}).get(spec["labels"])
     return JUDGES[spec.get("check", "equal")](got, want, **options)
 
 

@@ -99,6 +99,7 @@ def judge_cell(cell: NotebookNode, record: dict | None) -> str:
     if problems:
         return "the test's report could not be used: " + "; ".join(problems)
     stopped = stopped_by(cell)
+    reference = {name: decode(value) for name, value in record["expected"].items()}
     failures, got = {}, {}
     for name in record["expected"]:
         try:
@@ -109,7 +110,7 @@ def judge_cell(cell: NotebookNode, record: dict | None) -> str:
         if got[name] is MISSING:
             failures[name] = f"not reported: the test stopped before it{stopped}"
         else:
-            failures[name] = checks.judge(got[name], decode(record["expected"][name]), record["checks"].get(name, {}))
+            failures[name] = checks.judge(got[name], reference[name], record["checks"].get(name, {}), reference)
     unexpected = sorted(set(raw) - set(record["expected"]))
     failed = {name: why for name, why in failures.items() if why}
     if unexpected:
@@ -117,7 +118,7 @@ def judge_cell(cell: NotebookNode, record: dict | None) -> str:
     if not failed:
         return ""
     lines = [f"{record['checks'].get(name, {}).get('what', name)}: {why}" for name, why in failed.items()]
-    hint = misconception(record, got, set(failed))
+    hint = misconception(record, got, set(failed), reference)
     return "\n".join(lines + ([f"Misconception: {hint}"] if hint else []))
 
 
@@ -128,19 +129,22 @@ def stopped_by(cell: NotebookNode) -> str:
     return f" ({name} was raised)" if name else ""
 
 
-def misconception(record: dict, got: dict[str, Any], failed: set[str]) -> str:
+def misconception(record: dict, got: dict[str, Any], failed: set[str], reference: dict | None = None) -> str:
     """The hint of the first mutant whose observations the student's failing ones equal."""
+    reference = reference or {name: decode(value) for name, value in record["expected"].items()}
     for mutant in record.get("mutants", {}).values():
-        if mutant["hint"] and all(_same_as_mutant(name, got.get(name, MISSING), mutant["observed"], record) for name in failed):
+        if mutant["hint"] and all(_same_as_mutant(name, got.get(name, MISSING), mutant["observed"], record, reference)
+                                  for name in failed):
             return mutant["hint"]
     return ""
 
 
-def _same_as_mutant(name: str, value: Any, observed: dict, record: dict) -> bool:
+def _same_as_mutant(name: str, value: Any, observed: dict, record: dict, reference: dict) -> bool:
+    """Equal to the mutant's value under the cell's check; for a bound, both fail it."""
     spec = record["checks"].get(name, {})
     if name not in observed or value is MISSING:
         return name not in observed and value is MISSING
     theirs = decode(observed[name])
     if checks.relative(spec):
-        return checks.judge(value, theirs, spec) is None
-    return checks.judge(theirs, None, spec) is not None
+        return checks.judge(value, theirs, spec, reference) is None
+    return checks.judge(theirs, None, spec, reference) is not None

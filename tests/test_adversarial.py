@@ -19,6 +19,7 @@ from autograder.nbgrader_api import gradebook_for
 from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, answer, hand_in
 from toycourse import TOY, make_toy_course
 
+pytestmark = pytest.mark.xdist_group("hostile")  # one worker grades the class once
 LAYERS = sandbox.available_layers()
 RUNNABLE = [case for case in CASES if case.runs_with(LAYERS)]
 # Students with different scores: enough to show that the order of grading does not matter.

@@ -202,8 +202,9 @@ def test_each_mutant_is_told_apart_and_named_by_value(assignment):
             assert record["expected"], f"{gid} observes nothing"
             for name, mutant in record["mutants"].items():
                 got = {k: decode(v) for k, v in mutant["observed"].items()}
-                failed = {k for k, want in record["expected"].items()
-                          if k not in got or checks.judge(got[k], decode(want), record["checks"].get(k, {}))}
-                if not failed or judge.misconception(record, got, failed) != mutant["hint"]:
+                reference = {k: decode(v) for k, v in record["expected"].items()}
+                failed = {k for k, want in reference.items()
+                          if k not in got or checks.judge(got[k], want, record["checks"].get(k, {}), reference)}
+                if not failed or judge.misconception(record, got, failed, reference) != mutant["hint"]:
                     wrong.append(f"{name} in {gid}")
     assert not wrong, f"mutants the judge does not tell apart or name: {wrong}"

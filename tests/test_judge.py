@@ -186,3 +186,21 @@ def test_oversized_reports_fail_without_reading_them():
 def test_a_raised_exception_is_said_plainly():
     assert checks.equal({"raised": "NotImplementedError", "args": [1]}, {"returned": 2, "args": [1]}) \
         == "raised NotImplementedError"
+
+
+def test_metrics_score_against_the_references_labels_not_the_kernels():
+    reference = {"labels": np.array([0, 1, 1, 0, 1])}
+    spec = {"check": "accuracy", "labels": "labels", "min": 0.8}
+    assert checks.judge(np.array([0, 1, 1, 0, 0]), None, spec, reference) is None
+    assert "accuracy 0.600" in checks.judge(np.array([1, 1, 1, 0, 0]), None, spec, reference)
+    assert checks.judge([0, 1], None, spec, reference), "predictions of another length"
+    assert checks.judge(np.array([0, 1, 1, 0, np.nan]), None, {**spec, "check": "r2"}, reference)
+    assert checks.judge(0.2, None, {"check": "at_most", "max": 0.25}) is None and checks.judge(0.3, None, {"check": "at_most", "max": 0.25})
+
+
+def test_a_metric_check_ignores_labels_the_kernel_reports():
+    cell = graded_cell([observation("labels", np.array([1, 1, 1])), observation("pred", np.array([1, 1, 1]))])
+    record = record_for(cell, {"labels": np.array([0, 0, 0]), "pred": np.array([0, 0, 0])},
+                        {"pred": {"check": "accuracy", "labels": "labels", "min": 0.9}})
+    message = judge.judge_cell(cell, record)
+    assert "accuracy 0.000" in message and "labels" in message

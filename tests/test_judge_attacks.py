@@ -18,6 +18,7 @@ from hostile import REFERENCE, TEST_LIMITS, Where, hand_in
 from judge_attacks import ATTACKS
 from toycourse import TOY, make_toy_course
 
+pytestmark = pytest.mark.xdist_group("judge-attacks")  # one worker grades the class once
 LAYERS = sandbox.available_layers()
 RUNNABLE = [case for case in ATTACKS if case.runs_with(LAYERS)]
 HIDDEN = {'observe_call("double_array", double, np.arange(5))', 'observe_call("mean", mean_of, [1.0, 2.0, 6.0])'}
