@@ -45,7 +45,9 @@ class Judge(NbGraderPreprocessor):
             return nb, resources
         records, refusal = self._records(assignment, f"{info.get('notebook')}.ipynb")
         for cell in nb.cells:
-            if cell.cell_type == "code" and is_test(cell):
+            if is_test(cell) and cell.cell_type != "code":
+                retyped(cell)
+            elif is_test(cell):
                 failure = refusal or judge_cell(cell, records.get(grade_id(cell)))
                 keep_kernel_outputs(cell)
                 cell.outputs = [verdict(failure)] if failure else []
@@ -67,6 +69,14 @@ class Judge(NbGraderPreprocessor):
 def judged(course: Course, assignment: str) -> bool:
     """Whether the judge decides this assignment's tests (all but those listed as unjudged)."""
     return assignment not in Judge(config=course.config()).unjudged
+
+
+def retyped(cell: NotebookNode) -> None:
+    """A test cell handed back as text ran nothing: it fails. As text, nbgrader would leave it to a
+    TA (a grade cell that is not code is graded by hand) on every path that did not restore it."""
+    cell.cell_type, cell.execution_count = "code", None
+    cell.outputs = [verdict("this test cell was changed into text, so it did not run")]
+    cell.pop("attachments", None)
 
 
 def verdict(message: str) -> NotebookNode:

@@ -204,3 +204,13 @@ def test_a_metric_check_ignores_labels_the_kernel_reports():
                         {"pred": {"check": "accuracy", "labels": "labels", "min": 0.9}})
     message = judge.judge_cell(cell, record)
     assert "accuracy 0.000" in message and "labels" in message
+
+
+def test_a_test_cell_turned_into_text_fails():
+    cell = nbformat.v4.new_markdown_cell("observe_call('x', f, 1)", metadata={"nbgrader": {
+        "grade": True, "solution": False, "grade_id": "test_x", "points": 1}})
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    judged, _ = judge.Judge(unjudged=[]).preprocess(nb, {"nbgrader": {"assignment": "00-python-warmup",
+                                                                      "notebook": "missing"}})
+    out = judged.cells[0]
+    assert out.cell_type == "code" and out.outputs[0].ename == judge.VERDICT and "into text" in out.outputs[0].evalue
