@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +28,11 @@ def config_folder(course: Course) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     lines = [f"load_subconfig({str(course.root / 'nbgrader_config.py')!r})  # noqa: F821"]
     lines += [f"c.CourseDirectory.{trait} = {str(cd[trait])!r}  # noqa: F821" for trait in COURSE_DIRECTORY_TRAITS]
+    # The course hands nothing out through nbgrader's exchange, but the formgrader warns on every
+    # page when the exchange folder is missing: an empty one of this working folder's own.
+    exchange = course.work / "exchange"
+    exchange.mkdir(exist_ok=True)
+    lines.append(f"c.Exchange.root = {str(exchange)!r}  # noqa: F821")
     (folder / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -51,13 +57,24 @@ def start(course: Course, port: int = 0) -> tuple[subprocess.Popen, str]:
     return server, f"http://127.0.0.1:{port}/formgrader?token={token}"
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def serve(course: Course, port: int = 0) -> None:
-    """Run the formgrader until Ctrl+C."""
+    """Run the formgrader until Ctrl+C, a kill or a closed terminal; the server (which holds the
+    port and the token) always stops with it."""
     server, url = start(course, port)
     print(f"formgrader: {url}\nserver log: {course.work / 'formgrader' / 'server.log'}\n(Ctrl+C to stop)",
           flush=True)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     try:
         server.wait()
     except KeyboardInterrupt:
         server.terminate()
         server.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

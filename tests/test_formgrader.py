@@ -3,12 +3,17 @@ for a TA over HTTP, and a manual grade survives a re-run of autograde."""
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
 import time
 
+import psutil
 import pytest
 import requests
 
 from autograder import formgrader, grading
+from autograder.course import REPO
 from autograder.nbgrader_api import gradebook_for
 
 from toycourse import TOY
@@ -60,3 +65,26 @@ def test_a_manual_grade_survives_a_rerun_of_autograde(toy_run, tmp_path):
     assert again.score == 7
     with gradebook_for(course) as gb:
         assert gb.find_grade("q_outliers", TOY, TOY, "hal").manual_score == 2
+
+
+def test_no_exchange_banner(server):
+    """The course uses no exchange: the formgrader must not warn about a missing one."""
+    base, token = server.split("/formgrader?token=")
+    get_json(f"{base}/formgrader/api/assignments?token={token}")   # waits for the server
+    page = requests.get(f"{base}/formgrader/manage_assignments?token={token}", timeout=30).text
+    assert "manage" in page.lower() and "warning-exchange" not in page
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stopped_formgrader_leaves_no_server_behind(toy_run, sig):
+    proc = subprocess.Popen([sys.executable, "-m", "autograder", "--workdir", str(toy_run.course.work), "formgrader"],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    url = proc.stdout.readline().split("formgrader: ", 1)[1].strip()
+    base, token = url.split("/formgrader?token=")
+    get_json(f"{base}/formgrader/api/assignments?token={token}")
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children, "the wrapper started no server"
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"left running after {sig.name}: {[p.pid for p in alive]}"
