@@ -1,5 +1,5 @@
-"""A student's self-check: run a notebook's visible tests and list every part as done, failing or not
-started, saying plainly that the hidden tests grade later.
+"""A student's self-check: run a notebook's visible tests and list every part (visible test passes,
+failing, not started), saying plainly that the hidden tests grade later.
 
 A student's notebook has no hidden tests; nbgrader's ClearHiddenTests is applied anyway, so that a
 check of an instructor's notebook runs what a student would run and nothing more.
@@ -7,6 +7,8 @@ check of an instructor's notebook runs what a student would run and nothing more
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from pathlib import Path
 
 from nbclient import NotebookClient
@@ -14,13 +16,14 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 
 from . import notebooks as nbs
-from .course import CourseError
+from .course import ASSIGNMENT_NAME, CourseError
 from .feedback_filters import test_failure
 
 CELL_TIMEOUT = 120
 SELF_CHECK_ENV = "EDS_SELF_CHECK"   # set while checking, so that a self-check cell does not recurse
 STUB_ERROR = "NotImplementedError"
 MANUAL_STUB = "YOUR ANSWER HERE"
+PASSES, FAILS = "visible test passes", "visible test fails"
 NOT_YOUR_GRADE = ("This is not your grade: hidden tests run when you submit and check your answers on "
                   "inputs you have not seen. A part can pass here and still lose points there.")
 
@@ -34,8 +37,17 @@ def run_visible(path: Path) -> NotebookNode:
     nb, _ = ClearHiddenTests().preprocess(nb, {})
     os.environ[SELF_CHECK_ENV] = "1"
     NotebookClient(nb, timeout=CELL_TIMEOUT, allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
+                   resources={"metadata": {"path": str(path.parent.resolve())}}).execute(
+        stderr=subprocess.DEVNULL)  # the kernel's start-up chatter is not the student's business
     return nb
+
+
+def answer_error(cell: NotebookNode) -> str:
+    """The error an answer cell itself raised ('' if none, or only the stub's)."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error" and output.get("ename") != STUB_ERROR:
+            return f"your answer cell raised {output.get('ename')}: {output.get('evalue') or '(no message)'}"
+    return ""
 
 
 def raised_stub(cell: NotebookNode) -> bool:
@@ -44,17 +56,18 @@ def raised_stub(cell: NotebookNode) -> bool:
 
 def checklist(nb: NotebookNode) -> list[tuple[str, str, str]]:
     """(state, part, detail) for every graded cell, in notebook order."""
-    items, answer_is_stub = [], False
+    items, answer_is_stub, answer_failed = [], False, ""
     for cell in nb.cells:
         points = nbs.meta(cell).get("points", 0)
         if nbs.is_answer(cell):
             answer_is_stub = raised_stub(cell) or "raise NotImplementedError" in cell.source
+            answer_failed = answer_error(cell)
         elif nbs.is_test(cell):
-            failure = test_failure(cell)
+            failure = answer_failed or test_failure(cell)
             if answer_is_stub or raised_stub(cell):
                 items.append(("not started", nbs.grade_id(cell), f"{points:g} points"))
             else:
-                items.append(("failing" if failure else "done", nbs.grade_id(cell),
+                items.append((FAILS if failure else PASSES, nbs.grade_id(cell),
                               f"{points:g} points" + (f": {failure}" if failure else "")))
         elif nbs.is_manual(cell):
             blank = not cell.source.strip() or MANUAL_STUB in cell.source
@@ -65,14 +78,26 @@ def checklist(nb: NotebookNode) -> list[tuple[str, str, str]]:
 
 def render(name: str, items: list[tuple[str, str, str]]) -> str:
     tests = [i for i in items if not i[2].endswith("graded by a TA")]
-    passed = sum(i[0] == "done" for i in tests)
+    passed = sum(i[0] == PASSES for i in tests)
+    width = max(len(PASSES), *(len(state) for state, _, _ in items)) + 1
     lines = [f"Self-check of {name} (visible tests only)"]
-    lines += [f"  [{state}]{' ' * (12 - len(state))}{part} ({detail})" for state, part, detail in items]
+    lines += [f"  [{state}]{' ' * (width - len(state))}{part} ({detail})" for state, part, detail in items]
     lines += [f"Visible tests passing: {passed} of {len(tests)}.", NOT_YOUR_GRADE]
     return "\n".join(lines)
 
 
+def name_warning(path: Path) -> str:
+    """A notebook is graded by its name: 'Copy of 01-regression.ipynb' would earn nothing."""
+    if ASSIGNMENT_NAME.match(path.stem):
+        return ""
+    found = re.search(r"\d\d-[a-z0-9-]+?(?=[^a-z0-9-]|$)", path.stem)
+    right = f"{found.group(0)}.ipynb" if found else "the name it was handed out with"
+    return (f"WARNING: this notebook is named {path.name!r}. Notebooks are graded by name: rename it to "
+            f"{right} before you submit, or it will earn no points.")
+
+
 def main(path: Path) -> int:
     """Print the checklist of one notebook; 0 whatever it says (it is a check, not a grade)."""
-    print(render(path.name, checklist(run_visible(path))))
+    warning = name_warning(path)
+    print("\n".join(([warning] if warning else []) + [render(path.name, checklist(run_visible(path)))]))
     return 0

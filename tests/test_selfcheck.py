@@ -29,7 +29,7 @@ def test_each_part_is_done_failing_or_not_started_and_hidden_tests_do_not_run(tm
                             "def mean_of(values):\n    return 2.0 if list(values) == [1, 2, 3] else 0.0",
                             "YOUR ANSWER HERE")
     items = {part: (state, detail) for state, part, detail in selfcheck.checklist(selfcheck.run_visible(path))}
-    assert items == {"test_double": ("not started", "3 points"), "test_mean": ("done", "2 points"),
+    assert items == {"test_double": ("not started", "3 points"), "test_mean": ("visible test passes", "2 points"),
                      "q_outliers": ("not started", "2 points, graded by a TA")}
 
 
@@ -40,9 +40,10 @@ def test_the_command_prints_failures_and_says_it_is_not_a_grade(tmp_path):
     result = autograder("check", str(path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "  [done]        test_double (3 points)" in lines
-    assert "  [failing]     test_mean (2 points: AssertionError: (no message))" in lines
-    assert "  [written]     q_outliers (2 points, graded by a TA)" in lines
+    assert "  [visible test passes] test_double (3 points)" in lines
+    assert "  [visible test fails]  test_mean (2 points: AssertionError: (no message))" in lines
+    assert "  [written]             q_outliers (2 points, graded by a TA)" in lines
+    assert not result.stderr, "nothing but the checklist: no kernel chatter"
     assert "Visible tests passing: 1 of 2." in lines
     assert "This is not your grade: hidden tests run when you submit" in result.stdout
 
@@ -51,3 +52,18 @@ def test_an_unreadable_notebook_is_a_one_line_error(tmp_path):
     (tmp_path / "broken.ipynb").write_text("{ not json")
     result = autograder("check", str(tmp_path / "broken.ipynb"), check=False)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "cannot read" in result.stderr
+
+
+def test_an_error_in_the_answer_cell_is_shown_as_the_answers(tmp_path):
+    path = student_notebook(tmp_path, "def double(x):\n    return 2 * np.asarray(x)",
+                            "def mean_of(values)\n    return 0.0", "")
+    items = {part: (state, detail) for state, part, detail in selfcheck.checklist(selfcheck.run_visible(path))}
+    assert items["test_mean"][0] == "visible test fails"
+    assert "your answer cell raised SyntaxError" in items["test_mean"][1]
+
+
+def test_a_renamed_notebook_is_warned_about(tmp_path):
+    assert selfcheck.name_warning(tmp_path / "01-regression.ipynb") == ""
+    warning = selfcheck.name_warning(tmp_path / "Copy of 01-regression.ipynb")
+    assert "rename it to 01-regression.ipynb" in warning
+    assert "rename it to 03-seismology.ipynb" in selfcheck.name_warning(tmp_path / "03-seismology (1).ipynb")
