@@ -55,6 +55,18 @@ c.Judge.unjudged = [
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# Before nbgrader dedupes and restores test cells, a submission is put back in the course's shape (test
+# cells in place and of their type, grading metadata only where the course has it, hidden-test
+# markers in a student's text defused), whichever way it is graded (autograder/sanitize.py).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "autograder.sanitize.RestoreCourseShape",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # A student who deletes a test cell gets it back, as one who edits it does.
 c.OverwriteCells.add_missing_cells = True
 

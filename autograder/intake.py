@@ -22,7 +22,6 @@ import nbformat
 from . import notebooks as nbs
 from . import sanitize
 from .course import Course
-from .normalise import normalise
 
 TIMESTAMP = "timestamp.txt"
 KINDS = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "folder"), (stat.S_ISLNK, "link"), (stat.S_ISFIFO, "FIFO"),
@@ -162,21 +161,12 @@ def _check_contents(course: Course, assignment: str, folder_fd: int, max_bytes: 
         nb, problem = _read_notebook(folder_fd, name, max_bytes)
         if nb is None:
             return Intake(False, problem)
-        notebooks[name], changes, problem = _repaired(nb, nbs.read(course.release_dir / assignment / name))
+        notebooks[name], changes, problem = sanitize.repaired(nb, nbs.read(course.release_dir / assignment / name))
         if problem:
             return Intake(False, problem)
         notes += changes
     timestamp = _timestamp(folder_fd, entries, max_bytes)
     return Intake(True, notes=notes + _ignored(entries, expected), timestamp=timestamp, notebooks=notebooks)
-
-
-def _repaired(nb: nbformat.NotebookNode, released: nbformat.NotebookNode
-              ) -> tuple[nbformat.NotebookNode, list[str], str]:
-    """The notebook in the course's shape, what was changed, and why it cannot be graded (or "")."""
-    notes = sanitize.restore_grading_metadata(nb, released)
-    nb, changes = normalise(nb, released)
-    fixed, problem = sanitize.neutralise_hidden_delimiters(nb)
-    return nb, notes + changes + fixed, problem
 
 
 def _ignored(entries: dict[str, os.stat_result], expected: list[str]) -> list[str]:

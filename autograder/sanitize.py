@@ -6,15 +6,24 @@ mentions its hidden-test delimiters crashes the feedback of the whole class. A s
 "unknown nbgrader error", or get no feedback page at all. Here each such cell is put back the way
 the course wrote it, or, when that would change what the student's code does, refused with the
 reason. Every repair is said in a note.
+
+`repaired` is intake's whole repair (with normalise.py's); `RestoreCourseShape` applies it inside
+nbgrader's own sanitize pipeline too, so that the formgrader's Autograde button and `nbgrader
+autograde` grade a tampered notebook as `make grade` does.
 """
 from __future__ import annotations
 
 import io
 import tokenize
 
+from pathlib import Path
+
 from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import notebooks as nbs
+from .normalise import normalise
 
 # What nbgrader's ClearHiddenTests looks for anywhere in a line of any cell (its default delimiters).
 HIDDEN_DELIMITERS = tuple(marker.removeprefix("### ") for marker in nbs.HIDDEN_MARKERS)
@@ -81,3 +90,31 @@ def _in_comments(source: str) -> str | None:
             lines[row - 1] = lines[row - 1][:col] + _lowered(token.string) + lines[row - 1][end:]
     fixed = "".join(lines)
     return None if _has_delimiter(fixed) else fixed
+
+
+def repaired(nb: NotebookNode, released: NotebookNode) -> tuple[NotebookNode, list[str], str]:
+    """The notebook in the course's shape, what was changed, and why it cannot be graded (or "")."""
+    notes = restore_grading_metadata(nb, released)
+    nb, changes = normalise(nb, released)
+    fixed, problem = neutralise_hidden_delimiters(nb)
+    return nb, notes + changes + fixed, problem
+
+
+class Unrepairable(ValueError):
+    """A submission nbgrader must not grade: the reason is the student's to read."""
+
+
+class RestoreCourseShape(NbGraderPreprocessor):
+    """The repairs of `repaired`, as a step of nbgrader's sanitize pipeline: before DeduplicateIds,
+    which would empty the metadata of a second copy of a test and so crash OverwriteCells."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        info = resources["nbgrader"]
+        coursedir = CourseDirectory(config=self.config)
+        released = Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"]))
+        nb, notes, problem = repaired(nb, nbs.read(released / f"{info['notebook']}.ipynb"))
+        if problem:
+            raise Unrepairable(problem)
+        for note in notes:
+            self.log.info("%s", note)
+        return nb, resources

@@ -14,7 +14,7 @@ from autograder import expected, feedback, grading, notebooks as nbs, sandbox
 from autograder.course import REPO
 from autograder.nbgrader_api import api_for, gradebook_for
 
-from hostile import REFERENCE, TEST_LIMITS, Where, hand_in
+from hostile import CASES, REFERENCE, TEST_LIMITS, Where, hand_in
 from judge_attacks import ATTACKS
 from toycourse import TOY, make_toy_course
 
@@ -92,8 +92,10 @@ def test_a_stale_store_fails_the_changed_test(tmp_path):
                                               "tell your instructor."]
 
 
-ONE_PATH = [c for c in ATTACKS if c.name in ("replace-run-code", "objects-equal-to-everything",
-                                              "forged-observation-then-interrupt")]
+ONE_PATH = [c for c in ATTACKS + CASES if c.name in (
+    "replace-run-code", "objects-equal-to-everything", "forged-observation-then-interrupt",
+    "test-cell-type-changed", "tests-reordered", "injected-grade-cells", "answer-given-grade-metadata",
+    "hidden-tests-marker-in-a-comment")]
 
 
 def cell_scores(course) -> dict:
@@ -103,7 +105,8 @@ def cell_scores(course) -> dict:
 
 
 def test_every_way_of_grading_gives_the_same_scores(tmp_path):
-    """`grade`, the formgrader's Autograde button (NbGraderAPI.autograde) and `nbgrader autograde`."""
+    """`grade`, the formgrader's Autograde button (NbGraderAPI.autograde) and `nbgrader autograde`,
+    on forgeries and on notebooks whose test cells were moved, retyped or given away."""
     by_grade = toy(tmp_path / "grade", ONE_PATH)
     grading.grade(by_grade, TOY, tmp_path / "grade" / "subs")
     scores = [cell_scores(grading.grading_course(by_grade))]
