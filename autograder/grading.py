@@ -173,6 +173,7 @@ class Job(NamedTuple):
     student: str
     folder: Path
     started: float
+    uid: int  # the sandbox uid of this submission's kernel
 
 
 def _report(conn: Connection) -> tuple[Record | None, str] | None:
@@ -184,7 +185,7 @@ def _report(conn: Connection) -> tuple[Record | None, str] | None:
         return None
 
 
-def _outcome(course: Course, assignment: str, slot: int, job: Job, limit: int) -> tuple[Record, str] | None:
+def _outcome(course: Course, assignment: str, job: Job, limit: int) -> tuple[Record, str] | None:
     """The record and log of a finished or overdue job, or None while it runs.
 
     Liveness is read before the pipe: a worker that reports and exits between the two reads still
@@ -202,7 +203,7 @@ def _outcome(course: Course, assignment: str, slot: int, job: Job, limit: int) -
     if not alive:
         return _failed(course, assignment, job.student, explain("MemoryError"), elapsed), ""
     if elapsed > limit:
-        _stop(job.proc, sandbox.job_uid(slot))
+        _stop(job.proc, job.uid)
         return _failed(course, assignment, job.student,
                        f"the notebook ran longer than {limit} s and was stopped", elapsed), ""
     return None
@@ -215,7 +216,7 @@ def database_gone(exc: Exception) -> bool:
         isinstance(exc, InvalidEntry) and isinstance(exc.__context__, OperationalError))
 
 
-def _settle(course: Course, assignment: str, slot: int, job: Job, limits: sandbox.GradingLimits,
+def _settle(course: Course, assignment: str, job: Job, limits: sandbox.GradingLimits,
             verbose: bool) -> Record | None:
     """The record of a job that is over, saved with its log; None while it runs.
 
@@ -223,11 +224,11 @@ def _settle(course: Course, assignment: str, slot: int, job: Job, limits: sandbo
     alone: it gets a failed record and the batch goes on.
     """
     try:
-        outcome = _outcome(course, assignment, slot, job, limits.notebook_seconds)
+        outcome = _outcome(course, assignment, job, limits.notebook_seconds)
         if outcome is None:
             return None
         record, log = outcome
-        sandbox.reap(sandbox.job_uid(slot))
+        sandbox.reap(job.uid)
         record.submission_sha256 = intake.fingerprint(job.folder, limits.submission_bytes)
         records.save(course, record)
         records.write_log(course, record, log, verbose)
@@ -235,13 +236,13 @@ def _settle(course: Course, assignment: str, slot: int, job: Job, limits: sandbo
     except Exception as exc:
         if database_gone(exc):
             raise
-        return _grader_failed(course, assignment, slot, job, traceback.format_exc())
+        return _grader_failed(course, assignment, job, traceback.format_exc())
 
 
-def _grader_failed(course: Course, assignment: str, slot: int, job: Job, trace: str) -> Record:
+def _grader_failed(course: Course, assignment: str, job: Job, trace: str) -> Record:
     """A failed record for a job the grader failed on, kept as far as the fault lets it: a disk that
     refuses the record still leaves it in this run's results, and a re-run grades it again."""
-    uid = sandbox.job_uid(slot)
+    uid = job.uid
     record = Record(job.student, assignment, FAILED, reason=GRADER_FAILED,
                     seconds=round(time.monotonic() - job.started, 2),
                     layers=sandbox.describe_layers(sandbox.GradingLimits()))
@@ -275,12 +276,13 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
         for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
             student, folder = pending.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, sandbox.job_uid(slot), child))
+            uid = sandbox.submission_uid()  # never another student's: what one leaves cannot wait for the next
+            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, uid, child))
             proc.start()
             child.close()  # the worker holds the only writing end: its death reads as EOF
-            running[slot] = Job(proc, parent, student, folder, time.monotonic())
+            running[slot] = Job(proc, parent, student, folder, time.monotonic(), uid)
         for slot, job in list(running.items()):
-            record = _settle(course, assignment, slot, job, limits, verbose)
+            record = _settle(course, assignment, job, limits, verbose)
             if record is None:
                 continue
             done.append(record)

@@ -27,6 +27,7 @@ import contextlib
 import functools
 import json
 import os
+import secrets
 import shutil
 import stat
 import subprocess
@@ -163,6 +164,15 @@ def job_uid(slot: int) -> int:
     return 200_000 + os.getpid() * 16 + slot
 
 
+FIRST_SUBMISSION_UID, SUBMISSION_UIDS = 1 << 24, (1 << 31) - (1 << 24)
+
+
+def submission_uid() -> int:
+    """A uid for one submission alone: drawn afresh, so that no other student of this run or a
+    later one gets it (two draws meet once in about two billion), above every job_uid."""
+    return FIRST_SUBMISSION_UID + secrets.randbelow(SUBMISSION_UIDS)
+
+
 def sandbox_uid() -> int:
     """The uid of this process's kernels: its job's under `grade` (parallel jobs get distinct uids,
     so that their process limits and files stay apart), else one of this process's own (nbgrader's
@@ -222,13 +232,33 @@ def reap(uid: int) -> None:
         return
     for _ in range(20):  # a fork bomb may still be forking while the first ones die
         procs = [p for p in psutil.process_iter(["uids", "status"])
-                 if p.info["uids"] and p.info["uids"].effective == uid and p.info["status"] != psutil.STATUS_ZOMBIE]
+                 if p.info["uids"] and p.info["uids"].effective == uid and lingering(p)]
         if not procs:
             return
         for proc in procs:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
         psutil.wait_procs(procs, timeout=1)
+
+
+def lingering(proc: psutil.Process) -> bool:
+    """Running, or a zombie whose other threads still run: a leader that left with exit(), not
+    exit_group(), reads as a zombie while its threads go on (a kill of its pid ends them all)."""
+    if proc.info["status"] != psutil.STATUS_ZOMBIE:
+        return True
+    try:
+        tasks = os.listdir(f"/proc/{proc.pid}/task")
+    except OSError:
+        return False
+    return any(_task_state(proc.pid, task) not in ("Z", "X", "") for task in tasks)
+
+
+def _task_state(pid: int, task: str) -> str:
+    try:
+        stat_line = Path(f"/proc/{pid}/task/{task}/stat").read_text()
+    except OSError:
+        return ""
+    return stat_line.rpartition(")")[2].split()[0]
 
 
 def _open_up(folder: Path) -> None:

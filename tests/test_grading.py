@@ -5,6 +5,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -239,3 +240,35 @@ def test_sealing_first_kills_what_the_kernel_left_running(tmp_path, monkeypatch)
         assert not psutil.pid_exists(left.pid)  # killed, and reaped by the grader's wait
     finally:
         left.kill()
+
+
+EXIT_LEADER_ONLY = {"x86_64": 60, "aarch64": 93}.get(os.uname().machine)   # SYS_exit, not exit_group
+
+
+@pytest.mark.skipif("user" not in sandbox.available_layers() or EXIT_LEADER_ONLY is None,
+                    reason="kernels have no uid of their own here (not root), or no known exit syscall")
+def test_reap_ends_threads_whose_leader_left():
+    """A process whose main thread exits alone reads as a zombie while its other threads run on:
+    they once outlived the kernel's cleanup and read the next students' notebooks."""
+    uid = sandbox.submission_uid()
+    script = ("import ctypes, threading, time\nthreading.Thread(target=time.sleep, args=(120,)).start()\n"
+              f"ctypes.CDLL(None).syscall({EXIT_LEADER_ONLY}, 0)\n")
+    left = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 30
+        while not (psutil.Process(left.pid).status() == psutil.STATUS_ZOMBIE
+                   and len(os.listdir(f"/proc/{left.pid}/task")) > 1):
+            assert time.monotonic() < deadline, "the leader never left its threads behind"
+            time.sleep(0.05)
+        sandbox.reap(uid)
+        alive = [t for t in (os.listdir(f"/proc/{left.pid}/task") if os.path.exists(f"/proc/{left.pid}") else [])
+                 if sandbox._task_state(left.pid, t) not in ("Z", "X", "")]
+        assert not alive, "the threads that were left still run"
+    finally:
+        left.kill()
+        left.wait()
+
+
+def test_every_submission_gets_a_uid_of_its_own():
+    uids = {sandbox.submission_uid() for _ in range(1000)}
+    assert len(uids) == 1000 and min(uids) > sandbox.job_uid(15) and max(uids) < 2**31
