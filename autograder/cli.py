@@ -67,6 +67,25 @@ def cmd_merge(args) -> None:
     print(f"merged {count} submissions of {assignment} into the course gradebook")
 
 
+def cmd_slurm_submit(args) -> None:
+    """Submit the shards and the merge; or, for a run already submitted, its state or a resubmission."""
+    from .slurm import jobs
+    course = _course(args)
+    if args.db_url:
+        raise CourseError("slurm-submit grades into one SQLite gradebook per shard: --db-url is not passed on")
+    if args.status or args.resubmit:
+        run = jobs.load(course, args.assignment)
+        if args.resubmit:
+            indices = jobs.resubmit(course, run)
+            print(f"resubmitted array index {','.join(map(str, indices))}; new merge job {run.merge}"
+                  if indices else "nothing to resubmit: every shard is done, waiting or running")
+        print(jobs.describe(course, run, jobs.queue()))
+        return
+    if not args.submissions or not args.shards:
+        raise CourseError("slurm-submit needs --submissions and --shards (or --status / --resubmit)")
+    print(jobs.describe(course, jobs.submit(course, args.assignment, Path(args.submissions), args.shards, args.jobs)))
+
+
 def cmd_feedback(args) -> None:
     from . import feedback
     course = _course(args)
@@ -138,6 +157,15 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("merge", help="merge graded shards into the course gradebook, records and copies")
     m.add_argument("shards", nargs="*", help="shard folders (default: every finished one under shards/)")
     m.set_defaults(func=cmd_merge)
+    sl = sub.add_parser("slurm-submit", help="grade one assignment as a SLURM array of shards, then merge")
+    sl.add_argument("assignment")
+    sl.add_argument("--submissions", help="folder of <student>/<assignment>/*.ipynb, on a filesystem the nodes share")
+    sl.add_argument("--shards", type=int, help="array tasks, one shard each")
+    sl.add_argument("--jobs", type=int, default=2, help="submissions graded at once per shard (its cores, default 2)")
+    how = sl.add_mutually_exclusive_group()
+    how.add_argument("--status", action="store_true", help="each shard's state and which to resubmit")
+    how.add_argument("--resubmit", action="store_true", help="resubmit the shards that failed or were cancelled")
+    sl.set_defaults(func=cmd_slurm_submit)
     sub.add_parser("export", help="write grades.csv, submissions.csv and lms.csv").set_defaults(func=cmd_export)
     f = sub.add_parser("formgrader", help="serve nbgrader's formgrader for this course on 127.0.0.1")
     f.add_argument("--port", type=int, default=0, help="default: a free port")
