@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from .course import Course, CourseError
 
@@ -94,11 +96,15 @@ def cmd_feedback(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from . import export
+    from . import export, lms
     course = _course(args)
+    graded = [a for a in course.assignments() if not export.submission_table(course, a).empty]
     print(export.nbgrader_csv(course, course.work / "grades.csv"))
-    print(export.status_csv(course, course.assignments(), course.work / "submissions.csv"))
-    print(export.lms_csv(course, course.assignments(), course.work / "lms.csv"))
+    print(export.status_csv(course, graded, course.work / "submissions.csv"))
+    print(export.lms_csv(course, graded, course.work / "lms.csv"))
+    roster = Path(args.roster) if args.roster else course.work / "roster.csv"
+    options = lms.Options(provisional=args.provisional, decimals=args.decimals)
+    print("\n".join(str(path) for path in lms.write(course, graded, roster, options, course.work / "lms")))
 
 
 def cmd_demo(args) -> None:
@@ -122,12 +128,21 @@ def cmd_check(args) -> int:
     return selfcheck.main(Path(args.notebook))
 
 
+def course_options(p: argparse.ArgumentParser, default=None) -> argparse.ArgumentParser:
+    """--workdir and --db-url, accepted before the verb and after it (and shown in every verb's help)."""
+    p.add_argument("--workdir", default=default,
+                   help="working folder for submissions, gradebook and feedback (default: var/)")
+    p.add_argument("--db-url", default=default, help="gradebook database URL, e.g. "
+                   "postgresql+psycopg://user@host/db for shards that grade at once (default: SQLite in the working folder)")
+    return p
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
-    p.add_argument("--workdir", help="working folder for submissions, gradebook and feedback (default: var/)")
-    p.add_argument("--db-url", help="gradebook database URL, e.g. postgresql+psycopg://user@host/db for "
-                   "shards that grade at once (default: SQLite in the working folder)")
-    sub = p.add_subparsers(dest="verb", required=True)
+    p = course_options(argparse.ArgumentParser(prog="python -m autograder", description=__doc__))
+    verbs = p.add_subparsers(dest="verb", required=True)
+    # after the verb, an option left out must not undo the same option given before it
+    common = course_options(argparse.ArgumentParser(add_help=False), default=argparse.SUPPRESS)
+    sub = SimpleNamespace(add_parser=functools.partial(verbs.add_parser, parents=[common]))
     sub.add_parser("list", help="the assignments in source/").set_defaults(func=cmd_list)
     for verb, func, text in [("release", cmd_release, "regenerate release/ from source/"),
                              ("solutions", cmd_solutions, "regenerate solutions/ from release/ and source/"),
@@ -166,7 +181,12 @@ def parser() -> argparse.ArgumentParser:
     how.add_argument("--status", action="store_true", help="each shard's state and which to resubmit")
     how.add_argument("--resubmit", action="store_true", help="resubmit the shards that failed or were cancelled")
     sl.set_defaults(func=cmd_slurm_submit)
-    sub.add_parser("export", help="write grades.csv, submissions.csv and lms.csv").set_defaults(func=cmd_export)
+    e = sub.add_parser("export", help="write grades.csv, submissions.csv, lms.csv and the LMS imports in lms/")
+    e.add_argument("--roster", help="CSV of student_id, name, email, lms_id, sis_id, section (default: roster.csv "
+                   "of the working folder, if any)")
+    e.add_argument("--provisional", action="store_true", help="also write scores still waiting for a TA")
+    e.add_argument("--decimals", type=int, default=2, help="scores rounded to this many decimals (default 2)")
+    e.set_defaults(func=cmd_export)
     f = sub.add_parser("formgrader", help="serve nbgrader's formgrader for this course on 127.0.0.1")
     f.add_argument("--port", type=int, default=0, help="default: a free port")
     f.set_defaults(func=cmd_formgrader)

@@ -2,7 +2,6 @@
 CSV an LMS imports (final scores, late penalties)."""
 from __future__ import annotations
 
-import csv
 import shutil
 import textwrap
 from pathlib import Path
@@ -31,13 +30,11 @@ def nbgrader_csv(course: Course, dest: Path) -> Path:
 
 
 def status_csv(course: Course, assignments: list[str], dest: Path) -> Path:
-    with dest.open("w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(STATUS_COLUMNS)
-        for assignment in assignments:
-            for r in records.load_all(course, assignment):
-                out.writerow([r.student, r.assignment, r.status, r.score, r.max_score, r.reason,
-                              " | ".join(r.notes), r.seconds])
+    """One row per submission: the gradebook's score and status as they are now (written answers
+    graded since autograding included), with the grader's reason and notes."""
+    tables = [submission_table(course, a) for a in assignments]
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=STATUS_COLUMNS)
+    table.rename(columns={"raw_score": "score"})[STATUS_COLUMNS].to_csv(dest, index=False)
     return dest
 
 
