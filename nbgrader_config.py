@@ -46,7 +46,6 @@ c.Autograde.autograde_preprocessors = [
 c.Judge.unjudged = [
     "02-classification",
     "03-seismology",
-    "04-neural-networks",
     "05-cnn",
     "06-unsupervised",
 ]
