@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import demo, records, shard as shards
+from autograder import cli, demo, records, shard as shards
 from autograder.course import REPO, Course
 from autograder.nbgrader_api import gradebook_for
 from autograder.sandbox import GradingLimits
@@ -302,3 +302,39 @@ def test_merge_job_refuses_shards_of_another_assignment(sharded, cluster, tmp_pa
                          env=env, capture_output=True, text=True, check=True).stdout.strip()
     wait_for(lambda: job not in queued(cluster).split(), 60, f"merge job {job}")
     assert "shards of different assignments" in log.read_text(), log.read_text()
+
+
+def recipe_argv(script: Path, tmp_path: Path, env: dict[str, str]) -> list[str]:
+    """The arguments each line of a recipe passes to `python -m autograder`, with SLURM's variables
+    set as sbatch sets them: a stand-in Python prints them. No cluster needed."""
+    stub = tmp_path / "python"
+    stub.write_text("#!/bin/sh\nprintf '%s\\0' \"$@\"; printf '\\n'\n")
+    stub.chmod(0o755)
+    out = subprocess.run(["bash", str(script)], env={**os.environ, **env, "PYTHON": str(stub)},
+                         capture_output=True, text=True, check=True).stdout
+    return [line.split("\0")[:-1] for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("count, shards", [("3", None), ("1", "3")], ids=["array", "resubmitted"])
+def test_array_task_grades_its_shard_of_n(tmp_path, count, shards):
+    """Task 1 of the full array, and index 1 resubmitted alone (SLURM_ARRAY_TASK_COUNT 1, SHARDS 3)."""
+    env = {"ASSIGNMENT": ASSIGNMENT, "SUBMISSIONS": "/s", "WORKDIR": "/w", "SLURM_ARRAY_TASK_ID": "1",
+           "SLURM_ARRAY_TASK_COUNT": count, "SLURM_CPUS_PER_TASK": "2", **({"SHARDS": shards} if shards else {})}
+    [argv] = recipe_argv(jobs.GRADE_SCRIPT, tmp_path, env)
+    args = cli.parser().parse_args(argv[2:])
+    assert argv[:2] == ["-m", "autograder"]
+    assert (args.verb, args.assignment, args.submissions, args.workdir) == ("grade", ASSIGNMENT, "/s", "/w")
+    assert (args.shard, args.jobs) == ("1/3", 2)
+
+
+def test_merge_job_merges_each_shard_then_writes_feedback(tmp_path):
+    env = {"ASSIGNMENT": ASSIGNMENT, "SHARDS": "3", "WORKDIR": "/w"}
+    merge, feedback = (cli.parser().parse_args(argv[2:]) for argv in recipe_argv(jobs.MERGE_SCRIPT, tmp_path, env))
+    assert merge.verb == "merge" and merge.shards == [f"/w/shards/{ASSIGNMENT}/{i}-of-3" for i in range(3)]
+    assert (feedback.verb, feedback.assignments, feedback.workdir) == ("feedback", [ASSIGNMENT], "/w")
+
+
+def test_resources_follow_the_grading_limits():
+    limits = GradingLimits(memory_bytes=4 * 1024**3, notebook_seconds=600)
+    assert resources.shard_task(limits, jobs=2, students=5) == resources.Resources(
+        cores=2, memory_mib=2 * 4096 + resources.GRADER_MIB, minutes=resources.SETUP_MINUTES + 3 * 10)
