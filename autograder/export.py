@@ -30,11 +30,12 @@ def nbgrader_csv(course: Course, dest: Path) -> Path:
 
 
 def status_csv(course: Course, assignments: list[str], dest: Path) -> Path:
-    """One row per submission: the gradebook's score and status as they are now (written answers
-    graded since autograding included), with the grader's reason and notes."""
+    """One row per submission: the gradebook's score (before any late penalty, as nbgrader's) and
+    status as they are now (written answers graded since autograding included), with the grader's
+    reason and notes."""
     tables = [submission_table(course, a) for a in assignments]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=STATUS_COLUMNS)
-    table.rename(columns={"raw_score": "score"})[STATUS_COLUMNS].to_csv(dest, index=False)
+    table.drop(columns="score").rename(columns={"raw_score": "score"})[STATUS_COLUMNS].to_csv(dest, index=False)
     return dest
 
 
