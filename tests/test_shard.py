@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import merge, records, shard as shards
+from autograder import merge, shard as shards
 from autograder.course import Course, CourseError
-from autograder.nbgrader_api import gradebook_for
 
+from gradebook_view import record_table, snapshot
 from toycourse import DUE, TOY, make_toy_course, report_class
 
 # The command line, with the course root moved to a toy course (argv[1]).
@@ -29,21 +29,6 @@ def cli(root: Path, *args: str) -> subprocess.Popen:
 def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
     out, err = proc.communicate()
     return proc.returncode, out, err
-
-
-def snapshot(course: Course) -> dict:
-    """Everything the gradebook says about each submission of the toy assignment, ids aside."""
-    with gradebook_for(course) as gb:
-        return {s.student_id: (str(s.timestamp), [
-            (nb.name, nb.flagged, nb.late_submission_penalty,
-             sorted((g.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade) for g in nb.grades),
-             sorted((c.name, c.auto_comment, c.manual_comment) for c in nb.comments))
-            for nb in s.notebooks]) for s in gb.assignment_submissions(TOY)}
-
-
-def record_table(course: Course) -> dict:
-    return {r.student: (r.status, r.score, r.max_score, r.reason, r.notes, r.timestamp)
-            for r in records.load_all(course, TOY)}
 
 
 def test_parse_accepts_zero_based_indices():
@@ -78,8 +63,8 @@ def test_merged_shards_equal_one_run(sharded, toy_run):
     code, out, err = finish(cli(sharded.root, "merge"))
     assert code == 0, err
     assert "merged 10 submissions" in out
-    assert snapshot(sharded) == snapshot(toy_run.course)
-    assert record_table(sharded) == record_table(toy_run.course)
+    assert snapshot(sharded, TOY) == snapshot(toy_run.course, TOY)
+    assert record_table(sharded, TOY) == record_table(toy_run.course, TOY)
     for student in ("ada", "jon"):
         assert (sharded.dir_of("autograded") / student / TOY / f"{TOY}.ipynb").is_file()
 

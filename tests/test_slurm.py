@@ -25,11 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cli, demo, records, shard as shards
+from autograder import cli, demo, shard as shards
 from autograder.course import REPO, Course
-from autograder.nbgrader_api import gradebook_for
 from autograder.sandbox import GradingLimits
 from autograder.slurm import jobs, resources
+
+from gradebook_view import record_table, snapshot
 
 pytestmark = pytest.mark.xdist_group("slurm")
 
@@ -197,21 +198,6 @@ def sharded(cluster, submissions, tmp_path_factory) -> tuple[Course, jobs.Run, f
     return course, run, time.monotonic() - start, log
 
 
-def snapshot(course: Course) -> dict:
-    """Everything the gradebook says about each submission, ids aside."""
-    with gradebook_for(course) as gb:
-        return {s.student_id: (str(s.timestamp), [
-            (nb.name, nb.flagged, nb.late_submission_penalty,
-             sorted((g.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade) for g in nb.grades),
-             sorted((c.name, c.auto_comment, c.manual_comment) for c in nb.comments))
-            for nb in s.notebooks]) for s in gb.assignment_submissions(ASSIGNMENT)}
-
-
-def record_table(course: Course) -> dict:
-    return {r.student: (r.status, r.score, r.max_score, r.reason, r.notes, r.timestamp)
-            for r in records.load_all(course, ASSIGNMENT)}
-
-
 TAG = re.compile(r"<[^>]*>")
 
 
@@ -228,9 +214,9 @@ def feedback_files(course: Course) -> dict:
 
 
 def same_class(course: Course, reference: Course) -> None:
-    assert len(snapshot(reference)) == 6 and len(feedback_files(reference)) == 6
-    assert snapshot(course) == snapshot(reference)
-    assert record_table(course) == record_table(reference)
+    assert len(snapshot(reference, ASSIGNMENT)) == 6 and len(feedback_files(reference)) == 6
+    assert snapshot(course, ASSIGNMENT) == snapshot(reference, ASSIGNMENT)
+    assert record_table(course, ASSIGNMENT) == record_table(reference, ASSIGNMENT)
     assert feedback_files(course) == feedback_files(reference)
 
 
