@@ -123,6 +123,12 @@ def cmd_formgrader(args) -> None:
     formgrader.serve(_course(args), port=args.port)
 
 
+def cmd_mutants(args) -> None:
+    from . import mutation_report
+    course = _course(args)
+    print(mutation_report.render(course, _assignments(course, args.assignments), cells=args.cells))
+
+
 def cmd_check(args) -> int:
     from . import selfcheck
     return selfcheck.main(Path(args.notebook))
@@ -190,6 +196,10 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("formgrader", help="serve nbgrader's formgrader for this course on 127.0.0.1")
     f.add_argument("--port", type=int, default=0, help="default: a free port")
     f.set_defaults(func=cmd_formgrader)
+    mu = sub.add_parser("mutants", help="the mutation report: mutants, killed and named per assignment")
+    mu.add_argument("assignments", nargs="*", help="default: every assignment")
+    mu.add_argument("--cells", action="store_true", help="also the test cells each mutant kills")
+    mu.set_defaults(func=cmd_mutants)
     c = sub.add_parser("check", help="a student's self-check: run a notebook's visible tests, list each part")
     c.add_argument("notebook")
     c.set_defaults(func=cmd_check)

@@ -6,9 +6,8 @@ from collections import Counter
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder import build, checks, expected, judge, notebooks as nbs
+from autograder import build, expected, judge, mutation_report, notebooks as nbs
 from autograder.course import Course
-from autograder.observations import decode
 
 from conftest import ASSIGNMENTS, COURSE, mutants_of
 
@@ -196,15 +195,7 @@ def test_each_mutant_is_told_apart_and_named_by_value(assignment):
     """Offline, from the store: every mutant's observations fail each cell it kills, and the judge
     names that mutant's own misconception from them."""
     judged(assignment)
-    wrong = []
-    for cells in expected.load(COURSE, assignment)["notebooks"].values():
-        for gid, record in cells.items():
-            assert record["expected"], f"{gid} observes nothing"
-            for name, mutant in record["mutants"].items():
-                got = {k: decode(v) for k, v in mutant["observed"].items()}
-                reference = {k: decode(v) for k, v in record["expected"].items()}
-                failed = {k for k, want in reference.items()
-                          if k not in got or checks.judge(got[k], want, record["checks"].get(k, {}), reference)}
-                if not failed or judge.misconception(record, got, failed, reference) != mutant["hint"]:
-                    wrong.append(f"{name} in {gid}")
+    hinted = {m.name for m in mutants_of(assignment) if m.hint}
+    wrong = [f"{v.mutant} in {v.cell}" for v in mutation_report.verdicts(COURSE, assignment)
+             if not v.killed or (v.mutant in hinted and not v.named)]
     assert not wrong, f"mutants the judge does not tell apart or name: {wrong}"

@@ -6,6 +6,7 @@ outputs is any JSON, so each case here is an output a student's code could forge
 from __future__ import annotations
 
 import json
+import shutil
 
 import nbformat
 import numpy as np
@@ -214,3 +215,23 @@ def test_a_test_cell_turned_into_text_fails():
                                                                       "notebook": "missing"}})
     out = judged.cells[0]
     assert out.cell_type == "code" and out.outputs[0].ename == judge.VERDICT and "into text" in out.outputs[0].evalue
+
+
+def test_the_mutation_report_counts_what_the_store_tells_apart(tmp_path):
+    from autograder import mutation_report
+    from autograder.course import REPO, Course
+    course = Course(root=tmp_path)
+    shutil.copy(REPO / "nbgrader_config.py", tmp_path)
+    toml = tmp_path / "tests" / "mutants" / "99-toy.toml"
+    toml.parent.mkdir(parents=True)
+    toml.write_text("".join(f'[[mutant]]\nname = "{n}"\ncell = "answer_x"\nkills = ["test_x"]\nhint = "{n} hint"\n'
+                            f'code = "pass"\n\n' for n in ("sum", "same")))
+    cell = graded_cell([])
+    record = record_for(cell, {"x": {"returned": 3.0}}, mutants={"sum": ("sum hint", {"x": {"returned": 9.0}}),
+                                                              "same": ("same hint", {"x": {"returned": 3.0}})})
+    store = expected.path(course, "99-toy")
+    store.parent.mkdir(parents=True)
+    store.write_text(json.dumps({"format": expected.FORMAT, "assignment": "99-toy", "inputs": {},
+                                 "notebooks": {"99-toy.ipynb": {"test_x": record}}}))
+    assert mutation_report.row(course, "99-toy") == {"assignment": "99-toy", "mutants": 2, "killed": 1,
+                                                     "named": "1 of 2", "judged": "yes"}
