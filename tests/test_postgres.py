@@ -17,7 +17,8 @@ import pytest
 from autograder import grading, notebooks as nbs, records
 from autograder.course import Course, CourseError
 
-from test_shard import cli, finish, record_table, snapshot
+from gradebook_view import record_table, snapshot
+from test_shard import cli, finish
 from toycourse import DUE, TOY, make_toy_course, report_class
 
 PG_BIN = next((p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None) \
@@ -91,8 +92,8 @@ def test_concurrent_shards_write_one_gradebook(server, toy_run, tmp_path):
     code, _, err = finish(cli(tmp_path, "--db-url", server.url, "merge"))
     assert code == 0, err
     shared = Course(root=tmp_path, db_url=server.url)
-    assert snapshot(shared) == snapshot(toy_run.course)
-    assert record_table(Course(root=tmp_path)) == record_table(toy_run.course)
+    assert snapshot(shared, TOY) == snapshot(toy_run.course, TOY)
+    assert record_table(Course(root=tmp_path), TOY) == record_table(toy_run.course, TOY)
 
 
 def test_database_lost_mid_run_stops_and_keeps_what_was_graded(server, tmp_path):
@@ -114,4 +115,4 @@ def test_database_lost_mid_run_stops_and_keeps_what_was_graded(server, tmp_path)
     finally:
         assert server.resume() is None
     assert [r.student for r in records.load_all(course, TOY)] == ["amy"]
-    assert snapshot(course)["amy"] and set(snapshot(course)) == {"amy"}
+    assert snapshot(course, TOY)["amy"] and set(snapshot(course, TOY)) == {"amy"}
