@@ -99,6 +99,11 @@ def capped(output: NotebookNode) -> dict:
     return {"output_type": output.get("output_type"), "dropped": f"{size} bytes"}
 
 
+def reference_of(record: dict) -> dict[str, Any]:
+    """A test cell's expected observations, decoded: the reference run's values."""
+    return {name: decode(value) for name, value in record["expected"].items()}
+
+
 def judge_cell(cell: NotebookNode, record: dict | None) -> str:
     """Why the cell fails ('' if it passes)."""
     if record is None:
@@ -109,7 +114,7 @@ def judge_cell(cell: NotebookNode, record: dict | None) -> str:
     if problems:
         return "the test's report could not be used: " + "; ".join(problems)
     stopped = stopped_by(cell)
-    reference = {name: decode(value) for name, value in record["expected"].items()}
+    reference = reference_of(record)
     failures, got = {}, {}
     for name in record["expected"]:
         try:
@@ -141,7 +146,7 @@ def stopped_by(cell: NotebookNode) -> str:
 
 def misconception(record: dict, got: dict[str, Any], failed: set[str], reference: dict | None = None) -> str:
     """The hint of the first mutant whose observations the student's failing ones equal."""
-    reference = reference or {name: decode(value) for name, value in record["expected"].items()}
+    reference = reference or reference_of(record)
     for mutant in record.get("mutants", {}).values():
         if mutant["hint"] and all(_same_as_mutant(name, got.get(name, MISSING), mutant["observed"], record, reference)
                                   for name in failed):

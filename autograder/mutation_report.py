@@ -27,7 +27,7 @@ def verdicts(course: Course, assignment: str) -> list[Verdict]:
     found = []
     for cells in expected.load(course, assignment)["notebooks"].values():
         for gid, record in cells.items():
-            reference = {k: decode(v) for k, v in record["expected"].items()}
+            reference = judge.reference_of(record)
             for name, mutant in record["mutants"].items():
                 got = {k: decode(v) for k, v in mutant["observed"].items()}
                 failed = {k for k, want in reference.items()
