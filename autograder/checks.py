@@ -12,9 +12,17 @@ line saying what differs, for the student's feedback.
 - at_most: a number not above `max` (a loss, an error).
 - artists: every line and scatter of the reference axes is drawn, with the same data, as points or
   as a line as in the reference (extra artists are allowed).
-- accuracy, balanced_accuracy, r2: the observed predictions scored (scikit-learn's metrics) against
-  `labels`, the name of another observation of the cell whose value is taken from the reference
-  run, never from the kernel; the score must reach `min`.
+- accuracy, balanced_accuracy, r2, adjusted_rand: the observed predictions scored (scikit-learn's
+  metrics) against `labels`, the name of another observation of the cell whose value is taken from
+  the reference run, never from the kernel; the score must reach `min`. adjusted_rand compares two
+  clusterings, so it does not care which number names which cluster.
+- matched_correlation: estimated sources (columns) matched one to one with the true ones in
+  `labels` (scipy's assignment on |correlation|); every true source must reach `min`.
+- threshold_accuracy: the best accuracy of a single threshold on a 1-D score against binary
+  `labels`, in either orientation: whether one cut separates the classes.
+
+`up_to_sign` ("rows", "columns" or "whole") lets `equal` accept each row, column or the whole of
+every array with the opposite sign, as eigenvectors and singular vectors are defined only up to it.
 """
 from __future__ import annotations
 
@@ -26,7 +34,8 @@ import numpy as np
 from .observations import Items, Table, Unobservable
 
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-9, 1e-12
-CHECKS = ("equal", "set", "nonempty", "at_least", "at_most", "artists", "accuracy", "balanced_accuracy", "r2")
+CHECKS = ("equal", "set", "nonempty", "at_least", "at_most", "artists", "accuracy", "balanced_accuracy", "r2",
+          "adjusted_rand", "matched_correlation", "threshold_accuracy")
 
 
 def short(value: Any, limit: int = 160) -> str:
@@ -161,6 +170,68 @@ def metric(name: str) -> Callable[..., str | None]:
     return check
 
 
+def _numeric(got: Any, truth: np.ndarray, ndim: int) -> np.ndarray:
+    """The student's values as a finite float array shaped like `truth`, or ValueError."""
+    values = np.asarray(got) if isinstance(got, (np.ndarray, list)) else None
+    if values is None or values.dtype.kind not in "biuf" or values.shape != truth.shape or values.ndim != ndim \
+            or not np.isfinite(values).all():
+        raise ValueError
+    return values.astype(float)
+
+
+def matched_correlation(got: Any, want: Any = None, min: float = 0.0, labels: Any = None, **_) -> str | None:
+    from scipy.optimize import linear_sum_assignment
+    truth = np.asarray(labels, dtype=float)
+    try:
+        estimates = _numeric(got, truth, 2)
+    except ValueError:
+        return f"got {short(got)}, expected finite estimates of shape {truth.shape}"
+    k = truth.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.nan_to_num(np.abs(np.corrcoef(estimates.T, truth.T)[:k, k:]))
+    rows, cols = linear_sum_assignment(-corr)
+    best = np.empty(k)
+    best[cols] = corr[rows, cols]
+    if np.all(best >= min):
+        return None
+    return (f"matched one to one, the |correlation| of each true source with your estimates is "
+            f"{np.round(best, 3).tolist()}, expected at least {min:g} for every source")
+
+
+def threshold_accuracy(got: Any, want: Any = None, min: float = 0.0, labels: Any = None, **_) -> str | None:
+    truth = np.asarray(labels)
+    try:
+        score = _numeric(got, truth, 1)
+    except ValueError:
+        return f"got {short(got)}, expected {truth.size} finite numbers"
+    ys = truth[np.argsort(score, kind="stable")] == truth.max()
+    below_negative = np.concatenate([[0], np.cumsum(~ys)])
+    above_positive = ys.sum() - np.concatenate([[0], np.cumsum(ys)])
+    accuracy = (below_negative + above_positive) / ys.size
+    best = float(max(accuracy.max(), (1 - accuracy).max()))
+    if best >= min:
+        return None
+    return f"the best single threshold on these values classifies {best:.3f} correctly, expected at least {min:g}"
+
+
+def aligned_signs(got: Any, want: Any, axis: str) -> Any:
+    """`got` with each row, column or whole array flipped to the sign of its twin in `want`."""
+    if isinstance(want, np.ndarray) and isinstance(got, np.ndarray) and got.shape == want.shape \
+            and got.dtype.kind == "f" and want.dtype.kind == "f":
+        if axis == "whole" or got.ndim == 1:
+            return got * (-1.0 if np.sum(got * want) < 0 else 1.0)
+        if got.ndim == 2:
+            along = 1 if axis == "rows" else 0
+            signs = np.where(np.sum(got * want, axis=along, keepdims=True) < 0, -1.0, 1.0)
+            return got * signs
+        return got
+    if type(got) is type(want) and isinstance(want, (list, tuple)) and len(got) == len(want):
+        return type(want)(aligned_signs(g, w, axis) for g, w in zip(got, want))
+    if type(got) is dict and type(want) is dict:
+        return {k: aligned_signs(v, want[k], axis) if k in want else v for k, v in got.items()}
+    return got
+
+
 def _kind(line: dict) -> str:
     return "line" if line.get("joined") else "points"
 
@@ -188,7 +259,8 @@ def artists(got: Any, want: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAU
 JUDGES: dict[str, Callable[..., str | None]] = {
     "equal": equal, "set": as_set, "nonempty": nonempty, "at_least": at_least, "at_most": at_most,
     "artists": artists, "accuracy": metric("accuracy"), "balanced_accuracy": metric("balanced_accuracy"),
-    "r2": metric("r2")}
+    "r2": metric("r2"), "adjusted_rand": metric("adjusted_rand"),
+    "matched_correlation": matched_correlation, "threshold_accuracy": threshold_accuracy}
 
 
 def judge(got: Any, want: Any, spec: dict, reference: dict | None = None) -> str | None:
@@ -197,6 +269,8 @@ def judge(got: Any, want: Any, spec: dict, reference: dict | None = None) -> str
     options = {k: v for k, v in spec.items() if k in ("rtol", "atol", "min", "max", "of")}
     if "labels" in spec:
         options["labels"] = (reference or {}).get(spec["labels"])
+    if "up_to_sign" in spec:
+        got = aligned_signs(got, want, spec["up_to_sign"])
     return JUDGES[spec.get("check", "equal")](got, want, **options)
 
 

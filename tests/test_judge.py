@@ -199,6 +199,39 @@ def test_metrics_score_against_the_references_labels_not_the_kernels():
     assert checks.judge(0.2, None, {"check": "at_most", "max": 0.25}) is None and checks.judge(0.3, None, {"check": "at_most", "max": 0.25})
 
 
+def test_clusterings_are_compared_whatever_their_numbering():
+    reference = {"truth": np.array([0, 0, 1, 1, 2, 2])}
+    spec = {"check": "adjusted_rand", "labels": "truth", "min": 0.9}
+    assert checks.judge(np.array([2, 2, 0, 0, 1, 1]), None, spec, reference) is None
+    assert "adjusted rand" in checks.judge(np.array([0, 1, 0, 1, 2, 2]), None, spec, reference)
+
+
+def test_sources_are_matched_one_to_one_whatever_their_order_sign_and_scale():
+    rng = np.random.default_rng(0)
+    truth = rng.laplace(size=(400, 3))
+    reference, spec = {"truth": truth}, {"check": "matched_correlation", "labels": "truth", "min": 0.95}
+    assert checks.judge(truth[:, [2, 0, 1]] * [-3.0, 0.5, 2.0], None, spec, reference) is None
+    twice = truth[:, [0, 0, 1]]  # a greedy matcher would give source 0 to two estimates
+    assert "[1.0, 1.0, " in checks.judge(twice, None, spec, reference)
+    assert checks.judge(truth[:, :2], None, spec, reference), "too few estimates"
+
+
+def test_one_threshold_separates_or_not_in_either_orientation():
+    reference, spec = {"y": np.array([0, 0, 1, 1])}, {"check": "threshold_accuracy", "labels": "y", "min": 0.95}
+    assert checks.judge(np.array([3.0, 2.0, -1.0, -2.0]), None, spec, reference) is None
+    assert "0.750" in checks.judge(np.array([0.0, 2.0, 1.0, 3.0]), None, spec, reference)
+
+
+def test_eigenvectors_are_equal_up_to_their_sign():
+    want = np.array([[1.0, 2.0], [3.0, -4.0]])
+    flipped_rows, flipped_column = want * [[-1.0], [1.0]], want * [1.0, -1.0]
+    assert checks.judge(flipped_rows, want, {"up_to_sign": "rows"}) is None
+    assert checks.judge(flipped_column, want, {"up_to_sign": "columns"}) is None
+    assert checks.judge(flipped_column, want, {"up_to_sign": "rows"}), "a sign is per vector, not per value"
+    assert checks.judge((-want[0], 2.0), (want[0], 2.0), {"up_to_sign": "whole"}) is None
+    assert checks.judge(flipped_rows, want, {}), "without up_to_sign, a sign counts"
+
+
 def test_a_metric_check_ignores_labels_the_kernel_reports():
     cell = graded_cell([observation("labels", np.array([1, 1, 1])), observation("pred", np.array([1, 1, 1]))])
     record = record_for(cell, {"labels": np.array([0, 0, 0]), "pred": np.array([0, 0, 0])},
