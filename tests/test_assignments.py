@@ -59,6 +59,16 @@ def test_metadata_is_sane(assignment):
     assert sum(nbs.meta(c)["points"] for c in tests) >= MIN_POINTS
 
 
+def test_every_notebook_has_cell_ids(assignment):
+    """Without ids (nbformat < 4.5) JupyterLab adds them on opening, so a student's untouched notebook
+    opens as modified, and nbgrader cannot tell cells apart by id."""
+    for root in (COURSE.source_dir, COURSE.release_dir, COURSE.solutions_dir):
+        nb = nbs.read(root / assignment / f"{assignment}.ipynb")
+        ids = [c.get("id") for c in nb.cells]
+        assert (nb.nbformat, nb.nbformat_minor) >= (4, 5) and all(ids), f"{root.name}/{assignment} has cells without ids"
+        assert len(set(ids)) == len(ids), f"{root.name}/{assignment} has duplicate cell ids"
+
+
 def test_every_test_cell_has_a_mutant(assignment):
     cells = nbs.cells_by_id(source_nb(assignment))
     tests = {gid for gid, c in cells.items() if nbs.is_test(c)}
