@@ -15,8 +15,12 @@ import sys
 from pathlib import Path
 
 from .course import Course
+from .feedback import NBGRADER_TEMPLATES, TEMPLATES
 from .grading import grading_course
 
+# nbgrader's grading view with its maths typeset by the MathJax the course's venv serves, not a CDN's:
+# offline, a TA saw raw TeX and formgrade.js stopped for want of MathJax.
+OFFLINE_MATHS = TEMPLATES / "formgrade_offline"
 COURSE_DIRECTORY_TRAITS = ("root", "submitted_directory", "autograded_directory", "feedback_directory",
                            "solution_directory", "release_directory", "db_url")
 
@@ -37,6 +41,18 @@ def config_folder(course: Course) -> Path:
     return folder
 
 
+def server_config(folder: Path) -> Path:
+    """A jupyter_server_config.py that puts the offline MathJax macro first on the grading view's
+    template path. The server's config is the one nbgrader's exporter reads (not nbgrader_config.py),
+    and nbgrader overrides its template name and base folders, so the search path is given whole."""
+    from nbconvert.exporters import HTMLExporter
+    default = HTMLExporter(template_name="formgrade", extra_template_basedirs=[str(NBGRADER_TEMPLATES)])
+    paths = [str(OFFLINE_MATHS), *default.template_paths]
+    path = folder / "jupyter_server_config.py"
+    path.write_text(f"c.HTMLExporter.template_paths = {paths!r}  # noqa: F821\n")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -52,6 +68,7 @@ def start(course: Course, port: int = 0) -> tuple[subprocess.Popen, str]:
     if os.geteuid() == 0:
         command.append("--allow-root")
     folder = config_folder(course)
+    command.append(f"--config={server_config(folder)}")
     with (folder / "server.log").open("w") as log:
         server = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
     return server, f"http://127.0.0.1:{port}/formgrader?token={token}"
