@@ -1,15 +1,18 @@
 """`collect`: the submissions folder built from a Moodle or Canvas zip, GitHub Classroom clones and
 nbgrader's exchange, each made here in its documented naming, with hostile inputs beside the honest
-ones."""
+ones; then the collected folder goes through intake and one submission through grading."""
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
 import zipfile
 
 import pytest
 
+from autograder import export, grading, intake
 from autograder.collect import collect
-from autograder.course import CourseError
+from autograder.course import Course, CourseError
 from autograder.intake import TIMESTAMP
 
 from toycourse import TOY, make_toy_course
@@ -149,7 +152,145 @@ def test_a_member_that_lies_about_its_size_is_not_read_past_the_cap(toy, roster,
     assert list(reasons(out).values())[0].startswith("could not be read")
 
 
+def git(repo, *args, date=None):
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    if date:
+        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=s", "-c", "user.email=s@x", *args],
+                   env=env, check=True, capture_output=True)
+
+
+def commit(repo, files, date):
+    for name, data in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            path.unlink(missing_ok=True)
+            path.symlink_to(data)
+        else:
+            path.write_bytes(data)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "work", date=date)
+
+
+@pytest.fixture
+def classroom(tmp_path):
+    """Clones named <assignment>-<username>: ada commits before and after the deadline, ben only after,
+    cleo's notebook is a link to a file outside her repository, one repository's owner is unknown,
+    one has no commit, one is a link to another repository."""
+    folder = tmp_path / "classroom"
+    for name in ("toy-ada-l", "toy-benf", "toy-cleo", "toy-mallory", "toy-empty"):
+        (folder / name).mkdir(parents=True)
+        git(folder / name, "init", "-q")
+    commit(folder / "toy-ada-l", {NB: b"ada on time"}, "2026-01-09T10:00:00+00:00")
+    commit(folder / "toy-ada-l", {NB: b"ada late", ".ipynb_checkpoints/99-toy-checkpoint.ipynb": b"cp"},
+           "2026-01-11T10:00:00+00:00")
+    commit(folder / "toy-benf", {f"work/Copy of {NB}": b"ben late", "README.md": b"hi"}, "2026-01-12T11:00:00+00:00")
+    commit(folder / "toy-cleo", {NB: str(tmp_path / "secret.ipynb")}, "2026-01-09T09:00:00+00:00")
+    commit(folder / "toy-mallory", {NB: b"?"}, "2026-01-09T09:00:00+00:00")
+    (folder / "toy-link").symlink_to(folder / "toy-ada-l")
+    return folder
+
+
+def test_github_classroom_repositories_at_the_deadline(toy, roster, classroom, tmp_path):
+    course, _ = toy
+    (tmp_path / "secret.ipynb").write_text("the solutions")
+    out = tmp_path / "subs"
+    collect(course, TOY, "github", classroom, out, roster, deadline=_utc("2026-01-10 12:00:00"))
+    assert (out / "ada" / TOY / NB).read_bytes() == b"ada on time", "the last commit at or before the deadline"
+    assert (out / "ada" / TOY / TIMESTAMP).read_text() == "2026-01-09 10:00:00.000000 UTC"
+    assert (out / "ben" / TOY / NB).read_bytes() == b"ben late", "no commit before it: the latest, late"
+    assert (out / "ben" / TOY / TIMESTAMP).read_text() == "2026-01-12 11:00:00.000000 UTC"
+    assert not (out / "cleo").exists()
+    skipped = reasons(out)
+    assert skipped[f"toy-cleo/{NB}"] == "a link in the repository: never followed"
+    assert skipped[f"toy-mallory/{NB}"] == "not on the roster (github toy-mallory)"
+    assert skipped["toy-empty"] == "no commit: nothing was handed in"
+    assert skipped["toy-link"].startswith("not a repository folder (a link")
+    assert f"toy-ada-l/.ipynb_checkpoints/99-toy-checkpoint.ipynb" not in skipped, "not in the deadline commit"
+    notes = {row["student_id"]: row["note"] for row in report(out) if row["status"] == "collected"}
+    assert "no commit at or before the deadline" in notes["ben"] and f"renamed Copy of {NB}" in notes["ben"]
+
+
+def test_github_without_a_deadline_takes_head(toy, roster, classroom, tmp_path):
+    course, _ = toy
+    out = tmp_path / "subs"
+    collect(course, TOY, "github", classroom, out, roster)
+    assert (out / "ada" / TOY / NB).read_bytes() == b"ada late"
+    assert (out / "ada" / TOY / TIMESTAMP).read_text() == "2026-01-11 10:00:00.000000 UTC"
+    assert reasons(out)["toy-ada-l/.ipynb_checkpoints/99-toy-checkpoint.ipynb"].startswith("Jupyter's checkpoint")
+
+
+def _utc(text):
+    from nbgrader.utils import parse_utc
+    from autograder.collect.entries import utc
+    return utc(parse_utc(text))
+
+
+def inbound(tmp_path, solution):
+    """nbgrader's exchange: ada submits twice before the deadline and once after, ben once after,
+    eve hands in a link to the solutions; another assignment's folder is not ours to read."""
+    folder = tmp_path / "exchange" / "course101" / "inbound"
+    subs = {f"ada+{TOY}+2026-01-09 08:00:00.000000 UTC+aaa": b"ada first",
+            f"ada+{TOY}+2026-01-10 11:59:00.000000 UTC+bbb": solution,
+            f"ada+{TOY}+2026-01-11 08:00:00.000000 UTC+ccc": b"ada after",
+            f"ben+{TOY}+2026-01-12 11:00:00.000000 UTC+ddd": solution,
+            f"ben+00-python-warmup+2026-01-01 08:00:00.000000 UTC+eee": b"other"}
+    for name, data in subs.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / NB).write_bytes(data)
+        (folder / name / TIMESTAMP).write_text(name.split("+")[2])
+    eve = folder / f"eve+{TOY}+2026-01-09 08:00:00.000000 UTC+fff"
+    eve.mkdir()
+    (eve / NB).symlink_to(tmp_path / "solutions.ipynb")
+    return folder.parent
+
+
+def test_exchange_keeps_the_latest_on_time_and_needs_no_roster(toy, tmp_path):
+    course, solution = toy
+    out = tmp_path / "subs"
+    collect(course, TOY, "exchange", inbound(tmp_path, solution), out, deadline=_utc("2026-01-10 12:00:00 UTC"))
+    assert (out / "ada" / TOY / NB).read_bytes() == solution
+    assert (out / "ada" / TOY / TIMESTAMP).read_text() == "2026-01-10 11:59:00.000000 UTC"
+    assert (out / "ben" / TOY / TIMESTAMP).read_text() == "2026-01-12 11:00:00.000000 UTC"
+    skipped = reasons(out)
+    assert skipped[f"ada+{TOY}+2026-01-09 08:00:00.000000 UTC+aaa/{NB}"].startswith("an earlier submission")
+    assert skipped[f"ada+{TOY}+2026-01-11 08:00:00.000000 UTC+ccc/{NB}"].startswith("after the deadline")
+    assert skipped[f"eve+{TOY}+2026-01-09 08:00:00.000000 UTC+fff/{NB}"].startswith("a link")
+    assert not any("00-python-warmup" in source for source in skipped)
+
+
+def test_an_earlier_collection_is_replaced_only_when_asked(toy, tmp_path):
+    course, solution = toy
+    exchange, out = inbound(tmp_path, solution), tmp_path / "subs"
+    collect(course, TOY, "exchange", exchange, out)
+    (out / "ada" / TOY / NB).write_bytes(b"graded already")
+    (out / "zoe" / TOY).mkdir(parents=True)
+    with pytest.raises(CourseError, match="already holds a collection of 99-toy"):
+        collect(course, TOY, "exchange", exchange, out)
+    assert (out / "ada" / TOY / NB).read_bytes() == b"graded already"
+    collect(course, TOY, "exchange", exchange, out, replace=True)
+    assert (out / "ada" / TOY / NB).read_bytes() == b"ada after", "no deadline: the latest"
+    assert not (out / "zoe" / TOY).exists() and not list(out.glob(".collecting-*"))
+
+
 def test_lms_formats_need_a_roster(toy, tmp_path):
     course, _ = toy
     with pytest.raises(CourseError, match="needs --roster"):
         collect(course, TOY, "canvas", make_zip(tmp_path / "c.zip", {}), tmp_path / "subs")
+
+
+def test_intake_accepts_what_was_collected_and_grading_sees_the_late_time(toy, tmp_path):
+    """The round trip: collected from the exchange, checked by intake, then ben's late notebook graded."""
+    course, solution = toy
+    out = tmp_path / "subs"
+    collect(course, TOY, "exchange", inbound(tmp_path, solution), out, deadline=_utc("2026-01-10 12:00:00 UTC"))
+    ada = intake.check(course, TOY, out / "ada" / TOY, MB)
+    assert ada.ok and ada.timestamp == "2026-01-10 11:59:00.000000 UTC" and ada.notes == []
+    work = Course(root=course.root, workdir=tmp_path / "var")
+    graded = {r.student: r for r in grading.grade(work, TOY, out)}
+    assert set(graded) == {"ada", "ben"}
+    assert graded["ben"].status == "graded" and graded["ben"].timestamp == "2026-01-12 11:00:00.000000 UTC"
+    assert graded["ada"].score == 5, "every autograded point; the written answer waits for a TA"
+    late = export.submission_table(grading.grading_course(work), TOY).set_index("student")["days_late"]
+    assert late.to_dict() == {"ada": 0, "ben": 2}, "the toy is due 2026-01-10 12:00 UTC"

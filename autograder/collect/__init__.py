@@ -22,12 +22,12 @@ from pathlib import Path
 from ..course import STUDENT_ID, Course, CourseError
 from ..intake import TIMESTAMP
 from ..sandbox import GradingLimits
-from . import canvas, moodle
+from . import canvas, exchange, github, moodle
 from . import roster as rosters
 from .choose import Candidate, choose, target_name
 from .entries import Skip, stamp
 
-FORMATS = {"moodle": moodle.read, "canvas": canvas.read}
+FORMATS = {"moodle": moodle.read, "canvas": canvas.read, "github": github.read, "exchange": exchange.read}
 REPORT_COLUMNS = ["status", "student_id", "notebook", "submitted_at", "identity", "source", "note"]
 
 
