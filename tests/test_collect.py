@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from autograder import export, grading, intake
+from autograder import cli, export, grading, intake
 from autograder.collect import collect
 from autograder.course import Course, CourseError
 from autograder.intake import TIMESTAMP
@@ -278,6 +278,20 @@ def test_lms_formats_need_a_roster(toy, tmp_path):
     course, _ = toy
     with pytest.raises(CourseError, match="needs --roster"):
         collect(course, TOY, "canvas", make_zip(tmp_path / "c.zip", {}), tmp_path / "subs")
+
+
+def test_the_command_line_collects_and_prints_the_summary(toy, roster, tmp_path, capsys, monkeypatch):
+    course, solution = toy
+    monkeypatch.setattr(cli, "_course", lambda args: course)
+    source = make_zip(tmp_path / "canvas.zip", {"lovelaceada_9001_1_99-toy.ipynb": solution})
+    argv = ["collect", TOY, "canvas", str(source), "--roster", str(roster), "--out", str(tmp_path / "subs"),
+            "--workdir", str(tmp_path / "w"), "--deadline", "2026-01-10 12:00:00 UTC"]
+    assert cli.parser().parse_args(argv).workdir == str(tmp_path / "w")
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out.strip() == (f"collected 1 notebooks of 1 students into {tmp_path / 'subs'}, "
+                                               f"skipped 0: see {tmp_path / 'subs' / f'collect-{TOY}.csv'}")
+    assert cli.main(argv) == 2, "a second run would replace the first"
+    assert "already holds a collection" in capsys.readouterr().err
 
 
 def test_intake_accepts_what_was_collected_and_grading_sees_the_late_time(toy, tmp_path):
