@@ -21,16 +21,13 @@ NAME = re.compile(r"^(?P<login>.+?)(?P<late>_late)?_(?P<user>\d+)_(?P<submission
 
 
 def read(source: Path, assignment: str, stack: contextlib.ExitStack, max_bytes: int) -> Iterator[Entry | Skip]:
-    for member in zips.members(source, stack, max_bytes):
-        if isinstance(member, Skip):
-            yield member
-            continue
-        where = "/".join(member.parts)
-        found = NAME.match(member.parts[-1])
-        if not found:
-            yield Skip(where, "not named as Canvas names a submission (<login>_<user id>_<submission id>_<file>)")
-            continue
-        identity = Identity("canvas", found["user"], found["login"])
-        notes = ["Canvas marks it late; its zip has no submission time, so no timestamp.txt: "
-                 "apply Canvas's late policy or add the time"] if found["late"] else []
-        yield Entry(identity, found["file"], where, None, member.load, notes)
+    return zips.entries(source, stack, max_bytes, _entry)
+
+
+def _entry(member: zips.Member, where: str) -> Entry | Skip:
+    found = NAME.match(member.parts[-1])
+    if not found:
+        return Skip(where, "not named as Canvas names a submission (<login>_<user id>_<submission id>_<file>)")
+    notes = ["Canvas marks it late; its zip has no submission time, so no timestamp.txt: "
+             "apply Canvas's late policy or add the time"] if found["late"] else []
+    return Entry(Identity("canvas", found["user"], found["login"]), found["file"], where, None, member.load, notes)

@@ -22,20 +22,17 @@ PREFIX = re.compile(r"^(?P<name>.*)_(?P<id>\d+)_assign(?P<area>submission|feedba
 
 
 def read(source: Path, assignment: str, stack: contextlib.ExitStack, max_bytes: int) -> Iterator[Entry | Skip]:
-    for member in zips.members(source, stack, max_bytes):
-        if isinstance(member, Skip):
-            yield member
-            continue
-        where = "/".join(member.parts)
-        found = PREFIX.match(member.parts[0])
-        if not found:
-            yield Skip(where, "not named as Moodle names a submission (<Full Name>_<id>_assignsubmission_file_)")
-            continue
-        identity = Identity("moodle", found["id"], found["name"])
-        filename = member.parts[-1] if len(member.parts) > 1 else found["rest"]
-        if found["area"] != "submission" or found["plugin"] != "file":
-            yield Skip(where, f"not a file submission (Moodle's {found['plugin']} {found['area']})", identity)
-        elif not filename:
-            yield Skip(where, "an empty file name", identity)
-        else:
-            yield Entry(identity, filename, where, None, member.load)
+    return zips.entries(source, stack, max_bytes, _entry)
+
+
+def _entry(member: zips.Member, where: str) -> Entry | Skip:
+    found = PREFIX.match(member.parts[0])
+    if not found:
+        return Skip(where, "not named as Moodle names a submission (<Full Name>_<id>_assignsubmission_file_)")
+    identity = Identity("moodle", found["id"], found["name"])
+    filename = member.parts[-1] if len(member.parts) > 1 else found["rest"]
+    if found["area"] != "submission" or found["plugin"] != "file":
+        return Skip(where, f"not a file submission (Moodle's {found['plugin']} {found['area']})", identity)
+    if not filename:
+        return Skip(where, "an empty file name", identity)
+    return Entry(identity, filename, where, None, member.load)

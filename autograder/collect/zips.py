@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
 from ..course import CourseError
-from .entries import Skip
+from .entries import Entry, Skip
 
 MAX_MEMBERS = 20_000   # more than any class hands in; a central directory beyond it is not walked
 
@@ -67,6 +67,14 @@ def members(path: Path, stack: contextlib.ExitStack, max_bytes: int) -> Iterator
         else:
             parts = tuple(p for p in PurePosixPath(name).parts if p not in ("", "."))
             yield Member(parts, info.file_size, _loader(archive, info, max_bytes))
+
+
+def entries(path: Path, stack: contextlib.ExitStack, max_bytes: int,
+            parse: Callable[[Member, str], Entry | Skip]) -> Iterator[Entry | Skip]:
+    """A format's reading of a zip: each safe member parsed by `parse` (with its path for the report),
+    every unsafe one passed on as it is."""
+    for member in members(path, stack, max_bytes):
+        yield member if isinstance(member, Skip) else parse(member, "/".join(member.parts))
 
 
 def _loader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> Callable[[], bytes]:
