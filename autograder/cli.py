@@ -107,6 +107,19 @@ def cmd_export(args) -> None:
     print("\n".join(str(path) for path in lms.write(course, graded, roster, options, course.work / "lms")))
 
 
+def cmd_collect(args) -> None:
+    from nbgrader.utils import parse_utc
+    from . import collect
+    from .collect.entries import utc
+    try:
+        deadline = utc(parse_utc(args.deadline)) if args.deadline else None
+    except (ValueError, OverflowError) as exc:
+        raise CourseError(f"cannot read the deadline {args.deadline!r} (e.g. '2026-01-10 12:00:00 UTC')") from exc
+    result = collect.collect(_course(args), args.assignment, args.format, Path(args.source), Path(args.out),
+                             Path(args.roster) if args.roster else None, deadline, replace=args.replace)
+    print(result.summary())
+
+
 def cmd_demo(args) -> None:
     from . import demo
     demo.run(_course(args), _assignments(_course(args), args.assignments), jobs=args.jobs, verbose=args.verbose)
@@ -187,6 +200,18 @@ def parser() -> argparse.ArgumentParser:
     how.add_argument("--status", action="store_true", help="each shard's state and which to resubmit")
     how.add_argument("--resubmit", action="store_true", help="resubmit the shards that failed or were cancelled")
     sl.set_defaults(func=cmd_slurm_submit)
+    co = sub.add_parser("collect", help="build a submissions folder from a Moodle or Canvas zip, GitHub "
+                        "Classroom clones or nbgrader's exchange, with collect-<assignment>.csv saying what was skipped")
+    co.add_argument("assignment")
+    co.add_argument("format", choices=["moodle", "canvas", "github", "exchange"])
+    co.add_argument("source", help="the zip the LMS gave, the folder of repositories, or the exchange's inbound folder")
+    co.add_argument("--out", default="submissions", help="the submissions folder to build (default: submissions)")
+    co.add_argument("--roster", help="CSV of student_id and the LMS ids: moodle_id, canvas_id (or lms_id), github, "
+                    "name, email (needed for all but the exchange)")
+    co.add_argument("--deadline", help="keep each student's latest submission at or before it (e.g. "
+                    "'2026-01-10 12:00:00 UTC'); a repository is read at its last commit before it")
+    co.add_argument("--replace", action="store_true", help="replace an earlier collection of the assignment in --out")
+    co.set_defaults(func=cmd_collect)
     e = sub.add_parser("export", help="write grades.csv, submissions.csv, lms.csv and the LMS imports in lms/")
     e.add_argument("--roster", help="CSV of student_id, name, email, lms_id, sis_id, section (default: roster.csv "
                    "of the working folder, if any)")
