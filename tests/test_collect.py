@@ -288,7 +288,7 @@ def test_the_command_line_collects_and_prints_the_summary(toy, roster, tmp_path,
             "--workdir", str(tmp_path / "w"), "--deadline", "2026-01-10 12:00:00 UTC"]
     assert cli.parser().parse_args(argv).workdir == str(tmp_path / "w")
     assert cli.main(argv) == 0
-    assert capsys.readouterr().out.strip() == (f"collected 1 notebooks of 1 students into {tmp_path / 'subs'}, "
+    assert capsys.readouterr().out.strip() == (f"collected 1 notebook of 1 student into {tmp_path / 'subs'}, "
                                                f"skipped 0: see {tmp_path / 'subs' / f'collect-{TOY}.csv'}")
     assert cli.main(argv) == 2, "a second run would replace the first"
     assert "already holds a collection" in capsys.readouterr().err

@@ -31,6 +31,10 @@ FORMATS = {"moodle": moodle.read, "canvas": canvas.read, "github": github.read, 
 REPORT_COLUMNS = ["status", "student_id", "notebook", "submitted_at", "identity", "source", "note"]
 
 
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass
 class Result:
     out: Path
@@ -40,8 +44,8 @@ class Result:
 
     def summary(self) -> str:
         students = len({c.student for c in self.collected})
-        return (f"collected {len(self.collected)} notebooks of {students} students into {self.out}, "
-                f"skipped {len(self.skipped)}: see {self.report}")
+        return (f"collected {counted(len(self.collected), 'notebook')} of {counted(students, 'student')} "
+                f"into {self.out}, skipped {len(self.skipped)}: see {self.report}")
 
 
 def report_path(out: Path, assignment: str) -> Path:
