@@ -54,6 +54,10 @@ report: setup  ## the class report: var/report/index.html and one page per assig
 formgrader: setup  ## nbgrader's formgrader for the free-text answers, on 127.0.0.1 (prints the URL)
 	$(PY) -m autograder formgrader
 
+.PHONY: lab
+lab: setup  ## JupyterLab for a student: release/ and, of nbgrader's tools, Validate only
+	$(PY) -m autograder lab
+
 .PHONY: mutants
 mutants: setup  ## the mutation report: mutants, killed and named per assignment (from the stores)
 	$(PY) -m autograder mutants $(A)

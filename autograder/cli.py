@@ -136,6 +136,11 @@ def cmd_formgrader(args) -> None:
     formgrader.serve(_course(args), port=args.port)
 
 
+def cmd_lab(args) -> int:
+    from . import studentlab
+    return studentlab.run(_course(args), args.jupyter_args)
+
+
 def cmd_mutants(args) -> None:
     from . import mutation_report
     course = _course(args)
@@ -221,6 +226,9 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("formgrader", help="serve nbgrader's formgrader for this course on 127.0.0.1")
     f.add_argument("--port", type=int, default=0, help="default: a free port")
     f.set_defaults(func=cmd_formgrader)
+    lab = sub.add_parser("lab", help="JupyterLab on release/ with a student's nbgrader tools only (Validate)")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to `jupyter lab`")
+    lab.set_defaults(func=cmd_lab)
     mu = sub.add_parser("mutants", help="the mutation report: mutants, killed and named per assignment")
     mu.add_argument("assignments", nargs="*", help="default: every assignment")
     mu.add_argument("--cells", action="store_true", help="also the test cells each mutant kills")
