@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from autograder import cli, export, grading, intake
+from autograder import cli, export, grading, intake, lms
 from autograder.collect import collect
 from autograder.course import Course, CourseError
 from autograder.intake import TIMESTAMP
@@ -308,3 +308,27 @@ def test_intake_accepts_what_was_collected_and_grading_sees_the_late_time(toy, t
     assert graded["ada"].score == 5, "every autograded point; the written answer waits for a TA"
     late = export.submission_table(grading.grading_course(work), TOY).set_index("student")["days_late"]
     assert late.to_dict() == {"ada": 0, "ben": 2}, "the toy is due 2026-01-10 12:00 UTC"
+
+
+@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
+def test_an_lms_download_goes_back_to_the_same_lms_with_its_grades(toy, tmp_path, fmt):
+    """The round trip an instructor makes: the LMS's download collected with one roster, graded, and
+    exported as the same LMS's gradebook import, where each student is found by the LMS's own key."""
+    course, solution = toy
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name,email,lms_id,moodle_id\n"
+                      "ada,Ada Lovelace,ada@uni.example,9001,101\nben,Ben Franklin,ben@uni.example,9002,102\n")
+    members = {"canvas": {"lovelaceada_9001_555001_99-toy.ipynb": solution, "franklinben_9002_555002_99-toy.ipynb": b"{"},
+               "moodle": {"Ada Lovelace_101_assignsubmission_file_/99-toy.ipynb": solution,
+                          "Ben Franklin_102_assignsubmission_file_/99-toy.ipynb": b"{"}}[fmt]
+    out = tmp_path / "subs"
+    collect(course, TOY, fmt, make_zip(tmp_path / f"{fmt}.zip", members), out, roster)
+    work = Course(root=course.root, workdir=tmp_path / "var")
+    graded = {r.student: r for r in grading.grade(work, TOY, out)}
+    assert graded["ada"].score == 5 and graded["ben"].status == "rejected"
+    canvas, moodle, _ = lms.write(grading.grading_course(work), [TOY], roster, lms.Options(provisional=True),
+                                  tmp_path / "lms")
+    table = list(csv.DictReader((canvas if fmt == "canvas" else moodle).open()))
+    key, ada, ben = ("ID", "9001", "9002") if fmt == "canvas" else ("Email address", "ada@uni.example", "ben@uni.example")
+    scores = {row[key]: row[TOY] for row in table if row.get("Student") != "Points Possible"}
+    assert scores[ada] == "5" and scores[ben] == "0", "ada's autograded points (provisional), ben's corrupt notebook"
