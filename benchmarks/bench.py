@@ -6,7 +6,9 @@
 - peak memory of the largest worker or kernel, and the time to the first graded submission;
 - cost growth: 10, 20 and 40 submissions;
 - the judge: its share of a warm-up submission's grading time, and recording the expected
-  observations at release (`--judge-only` measures just this and rewrites only its section).
+  observations at release (`--judge-only` measures just this and rewrites only its section);
+- where one submission's time goes, stage by stage, beside a plain run (breakdown.py;
+  `--breakdown-only` measures just this and rewrites only its section).
 Reports only: nothing here passes or fails.
 """
 from __future__ import annotations
@@ -28,6 +30,8 @@ import nbclient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from autograder import expected, grading, judge, notebooks as nbs  # noqa: E402
 from autograder.course import REPO, Course  # noqa: E402
+
+import breakdown  # noqa: E402
 
 warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's "not in session" noise, every run
 WARMUP = "00-python-warmup"
@@ -124,16 +128,21 @@ def main() -> None:
     parser.add_argument("--growth", default="10,20,40")
     parser.add_argument("--assignments", nargs="*", default=None)
     parser.add_argument("--judge-only", action="store_true", help="measure the judge and rewrite its section only")
+    parser.add_argument("--breakdown-only", action="store_true",
+                        help="measure where a submission's time goes and rewrite that section only")
+    parser.add_argument("--breakdown", nargs="*", default=[WARMUP, "03-seismology", "05-cnn"],
+                        help="the assignments of the breakdown (default: %(default)s)")
     args = parser.parse_args()
     course = Course()
     load = os.getloadavg()
     started_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     scratch = Path(tempfile.mkdtemp(prefix="eds-bench-"))
     os.environ.update(grading.kernel_environment(Course(workdir=scratch)))  # the plain runs' kernels too
-    if args.judge_only:
-        update_section(judge_section(scratch) + [f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."])
+    if args.judge_only or args.breakdown_only:
+        lines = judge_section(scratch) if args.judge_only else breakdown.section(course, args.breakdown, scratch)
+        update_section(lines + [f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."])
         shutil.rmtree(scratch, ignore_errors=True)
-        print(f"wrote the judge's section of {OUT}")
+        print(f"wrote the {'judge' if args.judge_only else 'breakdown'} section of {OUT}")
         return
     lines = [f"# Benchmarks\n\nCommand: `{' '.join(['python', *sys.argv])}` (`make bench`)  ",
              f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}  ",
@@ -164,7 +173,7 @@ def main() -> None:
         r = runs[2] if size == args.class_size else graded_run(scratch, WARMUP, size, 2)
         lines.append(f"| {size} | {r['wall']:.1f} | {r['wall'] / size:.2f} |")
         print(lines[-1], flush=True)
-    lines += [""] + judge_section(scratch)
+    lines += [""] + judge_section(scratch) + [""] + breakdown.section(course, args.breakdown, scratch)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     lines += ["", f"Peak memory of the largest worker or kernel process over the whole run: {peak:.0f} MiB "
               "(ru_maxrss of the reaped children).",
