@@ -116,7 +116,9 @@ def cmd_collect(args) -> None:
     except (ValueError, OverflowError) as exc:
         raise CourseError(f"cannot read the deadline {args.deadline!r} (e.g. '2026-01-10 12:00:00 UTC')") from exc
     result = collect.collect(_course(args), args.assignment, args.format, Path(args.source), Path(args.out),
-                             Path(args.roster) if args.roster else None, deadline, replace=args.replace)
+                             Path(args.roster) if args.roster else None, deadline, replace=args.replace,
+                             moodle_worksheet=Path(args.moodle_worksheet) if args.moodle_worksheet else None,
+                             timezone=args.timezone)
     print(result.summary())
 
 
@@ -213,6 +215,10 @@ def parser() -> argparse.ArgumentParser:
     co.add_argument("--out", default="submissions", help="the submissions folder to build (default: submissions)")
     co.add_argument("--roster", help="CSV of student_id and the LMS ids: moodle_id, canvas_id (or lms_id), github, "
                     "name, email (needed for all but the exchange)")
+    co.add_argument("--moodle-worksheet", help="Moodle's grading worksheet (CSV): each submission's time, "
+                    "so that lateness is graded")
+    co.add_argument("--timezone", default="UTC", help="the zone of the worksheet's times, the downloading "
+                    "account's (e.g. Europe/Zurich; default UTC)")
     co.add_argument("--deadline", help="keep each student's latest submission at or before it (e.g. "
                     "'2026-01-10 12:00:00 UTC'); a repository is read at its last commit before it")
     co.add_argument("--replace", action="store_true", help="replace an earlier collection of the assignment in --out")

@@ -332,3 +332,25 @@ def test_an_lms_download_goes_back_to_the_same_lms_with_its_grades(toy, tmp_path
     key, ada, ben = ("ID", "9001", "9002") if fmt == "canvas" else ("Email address", "ada@uni.example", "ben@uni.example")
     scores = {row[key]: row[TOY] for row in table if row.get("Student") != "Points Possible"}
     assert scores[ada] == "5" and scores[ben] == "0", "ada's autograded points (provisional), ben's corrupt notebook"
+
+
+def test_moodles_grading_worksheet_gives_each_submission_its_time(toy, roster, tmp_path):
+    """Moodle's zip has no times; its worksheet does, in the downloader's zone: lateness is graded."""
+    course, solution = toy
+    source = make_zip(tmp_path / "moodle.zip", {
+        "Ada Lovelace_101_assignsubmission_file_/99-toy.ipynb": solution,
+        "Ben Franklin_102_assignsubmission_file_/99-toy.ipynb": solution})
+    worksheet = tmp_path / "worksheet.csv"
+    worksheet.write_text("\ufeffIdentifier,Full name,Email address,Status,Last modified (submission)\n"
+                         "Participant 101,Ada Lovelace,ada@uni.example,Submitted,\"Saturday, 10 January 2026, 12:59 PM\"\n"
+                         "Participant 102,Ben Franklin,ben@uni.example,Submitted,\"Monday, 12 January 2026, 9:30 AM\"\n"
+                         "Participant 103,Cleo Patra,cleo@uni.example,No submission,-\n")
+    out = tmp_path / "subs"
+    collect(course, TOY, "moodle", source, out, roster, moodle_worksheet=worksheet, timezone="Europe/Zurich")
+    assert (out / "ada" / TOY / TIMESTAMP).read_text() == "2026-01-10 11:59:00.000000 UTC", "12:59 in Zurich"
+    assert (out / "ben" / TOY / TIMESTAMP).read_text() == "2026-01-12 08:30:00.000000 UTC"
+    worksheet.write_text("Identifier,Last modified (submission)\nParticipant 101,10/01/2026 12:59\n")
+    with pytest.raises(CourseError, match="line 2: cannot read the submission time"):
+        collect(course, TOY, "moodle", source, tmp_path / "other", roster, moodle_worksheet=worksheet)
+    with pytest.raises(CourseError, match="unknown time zone"):
+        collect(course, TOY, "moodle", source, tmp_path / "third", roster, moodle_worksheet=worksheet, timezone="Mars/Olympus")

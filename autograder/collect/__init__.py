@@ -53,7 +53,8 @@ def report_path(out: Path, assignment: str) -> Path:
 
 
 def collect(course: Course, assignment: str, fmt: str, source: Path, out: Path, roster: Path | None = None,
-            deadline: datetime | None = None, replace: bool = False) -> Result:
+            deadline: datetime | None = None, replace: bool = False, moodle_worksheet: Path | None = None,
+            timezone: str = "UTC") -> Result:
     """Build `out/<student>/<assignment>/` from `source` in format `fmt`; refuses to replace an earlier
     collection of the assignment in `out` unless `replace`."""
     course.check_assignment(assignment)
@@ -70,7 +71,8 @@ def collect(course: Course, assignment: str, fmt: str, source: Path, out: Path, 
                           "pass --replace to replace it, or choose another --out")
     expected = course.notebook_names(assignment)
     max_bytes = GradingLimits(config=course.config()).submission_bytes
-    options = {"deadline": deadline, "users": people.github_users()} if fmt == "github" else {}
+    options = {"github": {"deadline": deadline, "users": people.github_users()},
+               "moodle": {"worksheet": moodle_worksheet, "timezone": timezone}}.get(fmt, {})
     with contextlib.ExitStack() as stack:
         candidates, skipped = _candidates(FORMATS[fmt](source, assignment, stack, max_bytes, **options),
                                           people, expected)
