@@ -44,7 +44,6 @@ c.Autograde.autograde_preprocessors = [
 
 # Assignments whose hidden tests still assert in the kernel; they move to observing tests one by one.
 c.Judge.unjudged = [
-    "05-cnn",
 ]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
