@@ -3,7 +3,14 @@ code the release gives are not, broken or missing notebooks do not stop it, and 
 sides of each match."""
 from __future__ import annotations
 
+import pytest
+from bs4 import BeautifulSoup
+
+from autograder import report
+from autograder.grading import grading_course
 from autograder.similarity import REFERENCE, Similarity, compare, matched_lines
+
+from toycourse import COPIED_PAIR, TOY
 
 GIVEN = '''def detrend(t, y):
     """y minus its least-squares line in t, NaN left out of the fit."""
@@ -90,3 +97,40 @@ def test_every_student_is_compared_with_the_reference_apart():
 def test_matched_lines_are_those_a_slice_covers():
     code = "a\nbb\nccc\ndddd\n"
     assert matched_lines(code, ([2, 9], [6, 10])) == {1, 2, 3}
+
+
+@pytest.fixture(scope="module")
+def copied(toy_run, tmp_path_factory):
+    """The toy class where jon handed in ada's mean with other names, and ivy's notebook is gone."""
+    course = toy_run.with_copied_pair(tmp_path_factory.mktemp("copied") / "course")
+    for step in ("autograded", "submitted"):
+        (grading_course(course).dir_of(step) / "ivy" / TOY / f"{TOY}.ipynb").unlink()
+    report.generate(course, [TOY])
+    return course
+
+
+def test_the_page_lists_the_pair_and_shows_both_cells(copied):
+    out = copied.work / "report"
+    raw = (out / f"{TOY}-similarity.html").read_text()
+    page = BeautifulSoup(raw, "html.parser")
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in page.find(id="pairs").find_all("tr")[1:]]
+    assert [row[:2] for row in rows] == [["ada", "jon"]]
+    detail = page.find(id=page.find(id="pairs").find("a")["href"][1:])
+    sides = detail.find_all("pre", class_="code")
+    assert [pre.get_text() for pre in sides] == [COPIED_PAIR["ada"], COPIED_PAIR["jon"]]
+    assert "running sum &lt;and&gt; count" in raw   # the student's code escaped, never markup
+    assert "for v in values :" in [s.get_text().strip() for s in sides[1].find_all(class_="match")]
+    not_compared = " ".join(page.find(id="not-compared").get_text(" ", strip=True).split())
+    assert "ivy: 99-toy.ipynb not found" in not_compared and "gus: rejected" in not_compared
+    assert "hal: less than" in not_compared and "ben: less than" in not_compared   # the reference, the stubs
+    assert BeautifulSoup((out / f"{TOY}.html").read_text(), "html.parser").find("a", href=f"{TOY}-similarity.html")
+    assert BeautifulSoup((out / "index.html").read_text(), "html.parser").find("a", href=f"{TOY}-similarity.html")
+
+
+def test_the_settings_are_the_course_config(toy_run, tmp_path):
+    course = toy_run.with_copied_pair(tmp_path / "course")
+    with (course.root / "nbgrader_config.py").open("a") as fh:
+        fh.write("\nc.Similarity.min_length = 1000\n")
+    report.generate(course, [TOY])
+    page = BeautifulSoup((course.work / "report" / f"{TOY}-similarity.html").read_text(), "html.parser")
+    assert page.find(id="no-pairs") and not page.find(id="pairs")
