@@ -21,7 +21,7 @@ import io
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from copydetect import CodeFingerprint, compare_files
 from nbformat import NotebookNode
@@ -108,7 +108,7 @@ def own_length(prints: Prints) -> float:
     return float(sum(p.token_coverage for p in prints.values()))
 
 
-def matched_lines(code: str, slices) -> frozenset[int]:
+def matched_lines(code: str, slices: Sequence[Sequence[float]]) -> frozenset[int]:
     """The 0-based lines of `code` that a match (copydetect's character slices) covers."""
     return frozenset(line for start, end in zip(*slices) if end > start
                      for line in range(code.count("\n", 0, int(start)), code.count("\n", 0, int(end) - 1) + 1))
