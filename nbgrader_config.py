@@ -89,3 +89,10 @@ c.CourseSchedule.due_dates = {
 # stored in the gradebook and shown in the feedback, the class report and the exports.
 c.AssignLatePenalties.plugin_class = "autograder.late.PerDayPenalty"
 c.PerDayPenalty.fraction_per_day = 0.10
+
+# The class report's similar-answers page (autograder/similarity.py): a pair of submissions is listed
+# when this share of one student's own answer code (beyond the release and the reference solution)
+# matches the other's; submissions with less code of their own are not compared. A list for a TA,
+# never a decision.
+c.Similarity.threshold = 0.8
+c.Similarity.min_length = 80

@@ -2,13 +2,19 @@
 
 Each student stands for a case a real class always has. They are built from the committed
 solutions/ and release/ notebooks and from the assignment's mutants, so the demo always matches the
-current assignments.
+current assignments; where tests/own_answers/ has answers written otherwise than the reference, two
+students hand those in and a third copies one of them with other names and layout (the similarity
+page must list that pair only).
 """
 from __future__ import annotations
 
+import ast
 import contextlib
+import copy
+import functools
 import shutil
 import sys
+import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -58,7 +64,68 @@ def _test_editor(solution, assignment):
     return nb
 
 
-# (student id, how the notebook is made, file name or None for the expected one, days after the due date)
+def _own_answers(assignment: str) -> dict[str, dict[str, str]]:
+    """student -> answer cell -> the body a student wrote in place of the reference's."""
+    path = REPO / "tests" / "own_answers" / f"{assignment}.toml"
+    return tomllib.loads(path.read_text()) if path.exists() else {}
+
+
+def _with_body(source: str, body: str) -> str:
+    """The source cell with `body` in place of its solution region (markers dropped)."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if line.strip().startswith(nbs.SOLUTION_MARKERS[0]):
+            inside = True
+            lines.append(body.strip("\n"))
+        elif line.strip().startswith(nbs.SOLUTION_MARKERS[1]):
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _own_way(student: str, solution, assignment):
+    """Correct, written otherwise than the reference (tests/own_answers/); None without answers there."""
+    answers = _own_answers(assignment).get(student)
+    if not answers:
+        return None
+    source = nbs.cells_by_id(nbs.read(REPO / "source" / assignment / f"{assignment}.ipynb"))
+    nb = nbformat.from_dict(solution)
+    cells = nbs.cells_by_id(nb)
+    for cell, body in answers.items():
+        cells[cell].source = _with_body(source[cell].source, body)
+    return nb
+
+
+class _Renamed(ast.NodeTransformer):
+    """Every local variable of a function renamed (its parameters kept: tests may pass them by name)."""
+
+    def visit_FunctionDef(self, node):
+        kept = {a.arg for a in node.args.args + node.args.kwonlyargs}
+        stored = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        names = {old: f"v{i}" for i, old in enumerate(sorted(stored - kept))}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in names:
+                n.id = names[n.id]
+        return node
+
+
+def _disguised(nb):
+    """What a student who copied does to hide it: names changed, comments and layout redone."""
+    nb = copy.deepcopy(nb)
+    for cell in filter(nbs.is_answer, nb.cells):
+        cell.source = "# my own work\n" + ast.unparse(_Renamed().visit(ast.parse(cell.source)))
+    return nb
+
+
+def _copier(of: str, solution, assignment):
+    """Hands in `of`'s notebook, disguised; None where `of` has no notebook of their own."""
+    original = _own_way(of, solution, assignment)
+    return _disguised(original) if original else None
+
+
+# (student id, how the notebook is made, file name or None for the expected one, days after the due date).
+# A student whose notebook is made as None sits this assignment out.
 STUDENTS = [
     ("ada-perfect", _perfect, None, -1),
     ("ben-partial", _partial, None, -1),
@@ -67,6 +134,9 @@ STUDENTS = [
     ("eve-test-editor", _test_editor, None, -1),
     ("finn-late", _perfect, None, 2),
     ("gus-renamed", _perfect, "Copy of {}", -1),
+    ("hana-own-way", functools.partial(_own_way, "hana-own-way"), None, -1),
+    ("ivan-copy", functools.partial(_copier, "hana-own-way"), None, -1),
+    ("jade-own-way", functools.partial(_own_way, "jade-own-way"), None, -1),
 ]
 
 
@@ -76,16 +146,20 @@ def build_class(course: Course, assignment: str, out: Path) -> list[str]:
     solution = nbs.read(course.solutions_dir / assignment / name)
     blank = nbs.read(course.release_dir / assignment / name)
     due = due_date(course.config(), assignment)
+    built = []
     for student, make, filename, days_late in STUDENTS:
         folder = out / student / assignment
         if folder.exists():
             shutil.rmtree(folder)
         nb = make(nbformat.from_dict(solution), assignment) if make else blank
+        if nb is None:
+            continue
+        built.append(student)
         nbs.write(nb, folder / (filename.format(name) if filename else name))
         if due:
             stamp = datetime.fromisoformat(due.replace(" UTC", "+00:00")) + timedelta(days=days_late)
             (folder / "timestamp.txt").write_text(stamp.astimezone(timezone.utc).strftime(TIME_FORMAT))
-    return [s[0] for s in STUDENTS]
+    return built
 
 
 def grade_class(course: Course, assignments: list[str], submissions: Path, jobs: int) -> list:

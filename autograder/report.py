@@ -1,7 +1,8 @@
 """The class report: one static HTML page per assignment and a course page, readable from disk.
 
 What a TA opens first: how the class scored, which parts failed and why (the most frequent test
-messages and misconceptions), who waits for manual grading, who was late, how long grading took.
+messages and misconceptions), who waits for manual grading, who was late, how long grading took;
+and, on a page of its own, which submissions share their answer code (autograder/similarity.py).
 Figures are matplotlib PNGs embedded in the page, so the folder can be mailed or opened offline.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import matplotlib
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from . import export
+from . import export, similarity
 from . import notebooks as nbs
 from .course import Course
 from .feedback_filters import points, split_hint, test_failure
@@ -204,8 +205,24 @@ def assignment_page(course: Course, assignment: str, out: Path, formgrader: str 
             "not_graded": subs[subs["status"].isin(NOT_GRADED)],
             "feedback": feedback_links(course, assignment, list(subs["student"]), out),
             "formgrader": formgrader_links(course, assignment, list(subs["student"]), formgrader),
+            "similarity": similarity_page(course, assignment, out),
         }
     (out / f"{assignment}.html").write_text(environment().get_template("assignment.html.j2").render(**context))
+
+
+def similarity_page(course: Course, assignment: str, out: Path) -> dict:
+    """Write out/<assignment>-similarity.html (the pairs whose answers match, for a TA to read);
+    returns its name and the number of pairs, for the assignment page's link."""
+    findings = similarity.find(course, assignment)
+    page = similarity_name(assignment)
+    (out / page).write_text(environment().get_template("similarity.html.j2").render(
+        assignment=assignment, findings=findings))
+    return {"page": page, "pairs": len(findings.students.pairs),
+            "reference": len(findings.reference.pairs) if findings.reference else 0}
+
+
+def similarity_name(assignment: str) -> str:
+    return f"{assignment}-similarity.html"
 
 
 def course_figure(rows: list[dict]) -> str | None:
@@ -233,7 +250,9 @@ def generate(course: Course, assignments: list[str], formgrader: str | None = No
     out.mkdir(parents=True, exist_ok=True)
     for assignment in assignments:
         assignment_page(course, assignment, out, formgrader)
-    rows = [{"assignment": a, "page": (out / f"{a}.html").exists(), **means(export.submission_table(course, a))}
+    rows = [{"assignment": a, "page": (out / f"{a}.html").exists(),
+             "similarity": similarity_name(a) if (out / similarity_name(a)).exists() else None,
+             **means(export.submission_table(course, a))}
             for a in sorted(set(course.assignments()) | set(assignments))]
     index = out / "index.html"
     index.write_text(environment().get_template("index.html.j2").render(rows=rows, figure=course_figure(rows)))

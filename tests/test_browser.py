@@ -65,15 +65,16 @@ def visit(browser, url: Path | str, width: int, screenshot: Path, ready: str = "
     return seen
 
 
-def pages(run) -> dict[str, Path]:
+def pages(run, tmp_path: Path) -> dict[str, Path]:
     index = report.generate(run.course, [TOY])
-    found = {"index": index, "assignment": index.parent / f"{TOY}.html"}
+    similar = report.generate(run.with_copied_pair(tmp_path / "copied"), [TOY]).parent / f"{TOY}-similarity.html"
+    found = {"index": index, "assignment": index.parent / f"{TOY}.html", "similarity": similar}
     return found | {f"feedback-{kind}": run.feedback_page(student) for kind, student in FEEDBACK.items()}
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_page_reads_offline_at_every_width(browser, toy_run, tmp_path, width):
-    for name, path in pages(toy_run).items():
+    for name, path in pages(toy_run, tmp_path).items():
         shot = tmp_path / f"{name}-{WIDTHS[width]}.png"
         seen = visit(browser, path, WIDTHS[width], shot)
         assert not seen["errors"] and not seen["remote"], (name, seen["errors"], seen["remote"])

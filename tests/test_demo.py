@@ -31,6 +31,11 @@ def test_demo_grades_the_sample_class(tmp_path):
     page = BeautifulSoup((tmp_path / "report" / f"{WARMUP}.html").read_text(), "html.parser")
     planted = " ".join(page.find(id="planted").get_text(" ", strip=True).split())
     assert re.search(r"named (\d+) of \1 \(100 %\)", planted), planted   # every planted hint named
+    # the copied pair is on the similarity page, the two who solved it independently are not
+    similar = BeautifulSoup((tmp_path / "report" / f"{WARMUP}-similarity.html").read_text(), "html.parser")
+    pairs = [[td.get_text(strip=True) for td in tr.find_all("td")][:2] for tr in similar.find(id="pairs").find_all("tr")[1:]]
+    assert pairs == [["hana-own-way", "ivan-copy"]], pairs
+    assert rows["hana-own-way"]["score"] == rows["jade-own-way"]["score"] == rows["ada-perfect"]["score"]
     # a quiet console: no library warning, the notes wrapped whole, the warnings kept in a log
     assert "Warning" not in result.stderr + result.stdout, result.stderr[:2000]
     assert "notebooks are graded by name, rename it and submit again" in " ".join(result.stdout.split())

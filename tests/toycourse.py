@@ -86,6 +86,47 @@ class ToyRun:
         shutil.copytree(self.course.root, dest)
         return Course(root=dest)
 
+    def with_copied_pair(self, dest: Path) -> Course:
+        """The graded course copied, where ada wrote a mean of her own and jon handed in hers with
+        other names, comments and spacing (only their autograded notebooks change: what the
+        similarity page reads)."""
+        course = self.copy(dest)
+        for student, answer in COPIED_PAIR.items():
+            path = grading.grading_course(course).dir_of("autograded") / student / TOY / f"{TOY}.ipynb"
+            nb = nbs.read(path)
+            nbs.cells_by_id(nb)["answer_mean"].source = answer
+            nbs.write(nb, path)
+        return course
+
+
+# Long enough to be compared (c.Similarity.min_length), and nothing like the reference solution.
+COPIED_PAIR = {
+    "ada": (
+        'def mean_of(values):\n'
+        '    """Arithmetic mean."""\n'
+        '    if not len(values):\n'
+        '        raise ValueError("the mean of no values is undefined")\n'
+        '    # add the numbers one by one, then divide by how many there were\n'
+        '    total, count = 0.0, 0\n'
+        '    for value in values:\n'
+        '        if value < 0 or value >= 0:   # NaN fails both comparisons: left out\n'
+        '            total += value\n'
+        '            count += 1\n'
+        '    return total / count if count else float("nan")\n'),
+    "jon": (
+        'def mean_of(values):\n'
+        '    """Arithmetic mean."""\n'
+        '    if not len( values ) :\n'
+        "        raise ValueError('the mean of no values is undefined')\n"
+        '    s, n = 0.0, 0  # running sum <and> count\n'
+        '    for v in values :\n'
+        '        if v<0 or v>=0:\n'
+        '            s += v\n'
+        '\n'
+        '            n += 1\n'
+        "    return s/n if n else float('nan')\n"),
+}
+
 
 @pytest.fixture(scope="session")
 def toy_run(tmp_path_factory) -> ToyRun:
