@@ -26,7 +26,7 @@ c.Exchange.root = os.path.join(HERE, "var", "exchange")  # unused (no JupyterHub
 # Per-cell limit while grading; the whole-notebook limit is the autograder's (GradingLimits).
 c.Execute.timeout = 120
 
-# The student's kernel runs in the sandbox (autograder/sandbox.py) and is probed for tampering
+# The student's kernel runs in the sandbox (autograder/sandbox/) and is probed for tampering
 # before each test cell (autograder/guard.py): nbgrader's Execute, replaced by a subclass of it.
 # Then the judge (autograder/judge.py), in this process, scores each test cell from what its hidden
 # part observed, against the reference run's observations (source/.expected/): nothing the kernel

@@ -30,9 +30,11 @@ import psutil
 from nbgrader.api import InvalidEntry, MissingEntry
 from sqlalchemy.exc import OperationalError
 
-from . import build, intake, records, sandbox
+from . import build, intake, records
+from .sandbox import layers, processes, workcopy
 from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
+from .sandbox.policy import GradingLimits
 from .records import FAILED, GRADED, REJECTED, Record
 from .shard import Shard, setup_lock
 
@@ -108,10 +110,10 @@ def scores(course: Course, assignment: str, student: str) -> tuple[float, float]
 def grade_one(course: Course, api, assignment: str, student: str, folder: Path) -> tuple[Record, str]:
     """Check, stage and autograde one submission; returns its record and nbgrader's log."""
     started = time.monotonic()
-    limits = sandbox.GradingLimits(config=course.config())
+    limits = GradingLimits(config=course.config())
     checked = intake.check(course, assignment, folder, limits.submission_bytes)
     record = Record(student, assignment, GRADED, notes=checked.notes, timestamp=checked.timestamp,
-                    submission_sha256=checked.sha256, layers=sandbox.describe_layers(limits))
+                    submission_sha256=checked.sha256, layers=layers.describe_layers(limits))
     log = ""
     if not checked.ok:
         record.status, record.reason = REJECTED, checked.reason
@@ -132,7 +134,7 @@ def _worker(course: Course, assignment: str, student: str, folder: Path, uid: in
     """Runs in a forked process: one submission, its own process group, its own sandbox uid."""
     os.setpgrp()
     os.environ["EDS_SANDBOX_UID"] = str(uid)
-    memory = sandbox.GradingLimits(config=course.config()).memory_bytes
+    memory = GradingLimits(config=course.config()).memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
         conn.send(grade_one(course, api_for(course), assignment, student, folder))
@@ -156,12 +158,12 @@ def _stop(proc, uid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.join()
-    sandbox.reap(uid)
+    processes.reap(uid)
 
 
 def _failed(course: Course, assignment: str, student: str, reason: str, seconds: float) -> Record:
     record = Record(student, assignment, FAILED, reason=reason, seconds=round(seconds, 2),
-                    layers=sandbox.describe_layers(sandbox.GradingLimits()))
+                    layers=layers.describe_layers(GradingLimits()))
     _zeroed(course, record)
     return record
 
@@ -216,7 +218,7 @@ def database_gone(exc: Exception) -> bool:
         isinstance(exc, InvalidEntry) and isinstance(exc.__context__, OperationalError))
 
 
-def _settle(course: Course, assignment: str, job: Job, limits: sandbox.GradingLimits,
+def _settle(course: Course, assignment: str, job: Job, limits: GradingLimits,
             verbose: bool) -> Record | None:
     """The record of a job that is over, saved with its log; None while it runs.
 
@@ -228,7 +230,7 @@ def _settle(course: Course, assignment: str, job: Job, limits: sandbox.GradingLi
         if outcome is None:
             return None
         record, log = outcome
-        sandbox.reap(job.uid)
+        processes.reap(job.uid)
         record.submission_sha256 = intake.fingerprint(job.folder, limits.submission_bytes)
         records.save(course, record)
         records.write_log(course, record, log, verbose)
@@ -245,8 +247,8 @@ def _grader_failed(course: Course, assignment: str, job: Job, trace: str) -> Rec
     uid = job.uid
     record = Record(job.student, assignment, FAILED, reason=GRADER_FAILED,
                     seconds=round(time.monotonic() - job.started, 2),
-                    layers=sandbox.describe_layers(sandbox.GradingLimits()))
-    steps = [(_stop, job.proc, uid) if job.proc.exitcode is None else (sandbox.reap, uid),
+                    layers=layers.describe_layers(GradingLimits()))
+    steps = [(_stop, job.proc, uid) if job.proc.exitcode is None else (processes.reap, uid),
              (_zeroed, course, record), (records.save, course, record),
              (records.write_log, course, record, trace, True)]
     for step, *args in steps:
@@ -270,13 +272,13 @@ def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs
              on_graded: OnGraded | None = None, verbose: bool = False) -> list[Record]:
     """Grade `todo` in up to `jobs` workers at once; every submission comes back as a record."""
     ctx = multiprocessing.get_context("fork")
-    limits = sandbox.GradingLimits(config=course.config())
+    limits = GradingLimits(config=course.config())
     pending, running, done = list(todo), {}, []
     while pending or running:
         for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
             student, folder = pending.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            uid = sandbox.submission_uid()  # never another student's: what one leaves cannot wait for the next
+            uid = processes.submission_uid()  # never another student's: what one leaves cannot wait for the next
             proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, uid, child))
             proc.start()
             child.close()  # the worker holds the only writing end: its death reads as EOF
@@ -336,7 +338,7 @@ def lock_secrets(course: Course, inboxes: list[Path]) -> None:
     work = course.work
     secrets = [course.source_dir, course.solutions_dir, course.root / "tests", course.dir_of("submitted"),
                course.dir_of("feedback"), work / "records", work / "logs", work / "release"]
-    sandbox.protect(secrets + git_folders(course.root), [work / "gradebook.db"],
+    workcopy.protect(secrets + git_folders(course.root), [work / "gradebook.db"],
                     traversable=[work, course.dir_of("autograded")], inboxes=inboxes)
 
 
@@ -350,7 +352,7 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
     if jobs < 1:
         raise CourseError("--jobs must be at least 1")
     course = prepare(course, assignment, submissions)
-    max_bytes = sandbox.GradingLimits(config=course.config()).submission_bytes
+    max_bytes = GradingLimits(config=course.config()).submission_bytes
     todo, skipped = [], []
     for student in students_in(submissions):
         if shard and not shard.has(student):

@@ -24,12 +24,12 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
-from . import sandbox
 from .course import Course
 from .emitter import InstallsEmitter
 from .grading import kernel_environment, lock_secrets
 from .notebooks import is_test
-from .sandbox import SandboxKernelManager
+from .sandbox import workcopy
+from .sandbox.kernel import SandboxKernelManager
 
 PROBE_SOURCE = (Path(__file__).parent / "kernel_probe.py").read_text()
 
@@ -57,16 +57,16 @@ class GuardedExecute(InstallsEmitter, Execute):
         The kernel's environment (the data folder, one thread) is set for the run alone: under the
         formgrader this process is the Jupyter server, whose other kernels are not ours to change."""
         course = Course.of_nbgrader(CourseDirectory(config=self.config))
-        if sandbox.HIDDEN_ENV not in os.environ:  # nbgrader's own autograde (formgrader, CLI), not ours
+        if workcopy.HIDDEN_ENV not in os.environ:  # nbgrader's own autograde (formgrader, CLI), not ours
             lock_secrets(course, inboxes=[])
         path = (resources or {}).get("metadata", {}).get("path")
-        before = sandbox.contents(Path(path)) if path else set()
+        before = workcopy.contents(Path(path)) if path else set()
         try:
             with mock.patch.dict(os.environ, kernel_environment(course)):
                 return super().preprocess(nb, resources, km)
         finally:
             if path:
-                sandbox.seal(Path(path), kept=before)
+                workcopy.seal(Path(path), kept=before)
 
     async def async_start_new_kernel_client(self):
         """A kernel that dies while starting (rare, seen under heavy load) is started once more."""

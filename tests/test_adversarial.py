@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from nbgrader.preprocessors import ClearHiddenTests
 
-from autograder import grading, notebooks as nbs, records, sandbox
+from autograder import grading, notebooks as nbs, records
+from autograder.sandbox import layers, processes, workcopy
 from autograder.course import REPO, Course
 from autograder.nbgrader_api import gradebook_for
 
@@ -20,7 +21,7 @@ from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, answer,
 from toycourse import TOY, make_toy_course
 
 pytestmark = pytest.mark.xdist_group("hostile")  # one worker grades the class once
-LAYERS = sandbox.available_layers()
+LAYERS = layers.available_layers()
 RUNNABLE = [case for case in CASES if case.runs_with(LAYERS)]
 # Students with different scores: enough to show that the order of grading does not matter.
 SMALL_CLASS = [c for c in CASES if c.name in ("sys-exit", "tests-reordered", "patch-numpy", "corrupt-json")]
@@ -52,7 +53,7 @@ def test_the_suite_is_large_enough():
 def test_hostile_submission_gets_its_outcome(case, hostile_run):
     if case not in RUNNABLE:
         pytest.skip(f"needs one of the isolation layers {', '.join(case.needs)} "
-                    f"({', '.join(sandbox.missing_layers())} missing here)")
+                    f"({', '.join(layers.missing_layers())} missing here)")
     _, rows = hostile_run
     record = rows[case.name]
     assert (record.status, record.score) == (case.status, case.score), f"{record.seconds} s, {record.reason!r}"
@@ -108,9 +109,9 @@ def test_every_log_lists_the_isolation_layers(hostile_run):
     work = grading.grading_course(course)
     for student in rows:
         log = records.log_path(work, TOY, student).read_text()
-        for layer in sandbox.expected_layers():
+        for layer in layers.expected_layers():
             assert f"isolation {layer}: " in log or f"isolation MISSING {layer}: " in log, (student, layer)
-        assert ("MISSING" in log) == bool(sandbox.missing_layers())
+        assert ("MISSING" in log) == bool(layers.missing_layers())
 
 
 def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
@@ -145,7 +146,7 @@ def course_where_courses_live():
     try:  # removed also when the course cannot be built or the test is skipped
         os.chmod(folder, 0o755)
         course = make_toy_course(folder / "course")
-        if "user" in LAYERS and subprocess.run(["setpriv", f"--reuid={sandbox.sandbox_uid()}", "--clear-groups",
+        if "user" in LAYERS and subprocess.run(["setpriv", f"--reuid={processes.sandbox_uid()}", "--clear-groups",
                                                 "test", "-r", str(course.source_dir)]).returncode:
             pytest.skip(f"other users cannot reach {folder} here: its modes alone would keep a kernel out")
         yield course
@@ -154,14 +155,14 @@ def course_where_courses_live():
 
 
 @pytest.mark.skipif(not NBGRADER_PATH[0].runs_with(LAYERS), reason=f"no layer hides the course's secrets here "
-                    f"({', '.join(sandbox.missing_layers())} missing)")
+                    f"({', '.join(layers.missing_layers())} missing)")
 def test_nbgraders_own_autograde_hides_the_secrets_too(course_where_courses_live):
     """A TA who presses the formgrader's Autograde runs nbgrader's path, not `grade`: the kernel is
     kept from the hidden tests and the gradebook all the same, and finds the course's data."""
     course = course_where_courses_live
     hand_in(NBGRADER_PATH, nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb"),
             Where(course.root, course.work, course.dir_of("submitted")), course.dir_of("submitted"))
-    set_by_grade = (sandbox.HIDDEN_ENV, "EDS_DATA_DIR", "OMP_NUM_THREADS")  # by this process, or by a shell
+    set_by_grade = (workcopy.HIDDEN_ENV, "EDS_DATA_DIR", "OMP_NUM_THREADS")  # by this process, or by a shell
     env = {k: v for k, v in os.environ.items() if k not in set_by_grade}
     subprocess.run([sys.executable, "-m", "nbgrader", "autograde", TOY], cwd=course.root, check=True,
                    capture_output=True, env={**env, "PYTHONPATH": str(REPO)})

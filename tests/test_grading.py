@@ -14,10 +14,12 @@ import psutil
 import pytest
 from nbgrader.apps import NbGraderAPI
 
-from autograder import feedback, grading, intake, records, sandbox, view
+from autograder import feedback, grading, intake, records
 from autograder import notebooks as nbs
 from autograder.course import Course
-from autograder.sandbox import contents, hidden_by_private_tmp, seal
+from autograder.sandbox import layers, processes, view
+from autograder.sandbox.layers import hidden_by_private_tmp
+from autograder.sandbox.workcopy import contents, seal
 
 from conftest import autograder
 from toycourse import TOY, make_toy_course, toy_class
@@ -227,10 +229,10 @@ def test_a_sealed_working_copy_holds_what_it_held_before_the_kernel(tmp_path):
     assert (tmp_path / "gradebook.db").read_text() == (tmp_path / "secrets" / "hidden.py").read_text() == "the grader's"
 
 
-@pytest.mark.skipif("user" not in sandbox.available_layers(), reason="kernels have no uid of their own here (not root)")
+@pytest.mark.skipif("user" not in layers.available_layers(), reason="kernels have no uid of their own here (not root)")
 def test_sealing_first_kills_what_the_kernel_left_running(tmp_path, monkeypatch):
     """A process the kernel left behind could swap a folder for a link while the grader clears it."""
-    uid = sandbox.job_uid(7)
+    uid = processes.job_uid(7)
     monkeypatch.setenv("EDS_SANDBOX_UID", str(uid))
     left = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "60"])
     try:
@@ -245,12 +247,12 @@ def test_sealing_first_kills_what_the_kernel_left_running(tmp_path, monkeypatch)
 EXIT_LEADER_ONLY = {"x86_64": 60, "aarch64": 93}.get(os.uname().machine)   # SYS_exit, not exit_group
 
 
-@pytest.mark.skipif("user" not in sandbox.available_layers() or EXIT_LEADER_ONLY is None,
+@pytest.mark.skipif("user" not in layers.available_layers() or EXIT_LEADER_ONLY is None,
                     reason="kernels have no uid of their own here (not root), or no known exit syscall")
 def test_reap_ends_threads_whose_leader_left():
     """A process whose main thread exits alone reads as a zombie while its other threads run on:
     they once outlived the kernel's cleanup and read the next students' notebooks."""
-    uid = sandbox.submission_uid()
+    uid = processes.submission_uid()
     script = ("import ctypes, threading, time\nthreading.Thread(target=time.sleep, args=(120,)).start()\n"
               f"ctypes.CDLL(None).syscall({EXIT_LEADER_ONLY}, 0)\n")
     left = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", sys.executable, "-c", script])
@@ -260,9 +262,9 @@ def test_reap_ends_threads_whose_leader_left():
                    and len(os.listdir(f"/proc/{left.pid}/task")) > 1):
             assert time.monotonic() < deadline, "the leader never left its threads behind"
             time.sleep(0.05)
-        sandbox.reap(uid)
+        processes.reap(uid)
         alive = [t for t in (os.listdir(f"/proc/{left.pid}/task") if os.path.exists(f"/proc/{left.pid}") else [])
-                 if sandbox._task_state(left.pid, t) not in ("Z", "X", "")]
+                 if processes._task_state(left.pid, t) not in ("Z", "X", "")]
         assert not alive, "the threads that were left still run"
     finally:
         left.kill()
@@ -270,5 +272,5 @@ def test_reap_ends_threads_whose_leader_left():
 
 
 def test_every_submission_gets_a_uid_of_its_own():
-    uids = {sandbox.submission_uid() for _ in range(1000)}
-    assert len(uids) == 1000 and min(uids) > sandbox.job_uid(15) and max(uids) < 2**31
+    uids = {processes.submission_uid() for _ in range(1000)}
+    assert len(uids) == 1000 and min(uids) > processes.job_uid(15) and max(uids) < 2**31

@@ -27,7 +27,7 @@ import pytest
 
 from autograder import cli, demo, shard as shards
 from autograder.course import REPO, Course
-from autograder.sandbox import GradingLimits
+from autograder.sandbox.policy import GradingLimits
 from autograder.slurm import jobs, resources
 
 from gradebook_view import record_table, snapshot

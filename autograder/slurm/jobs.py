@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import grading, shard as shards
 from ..course import Course, CourseError
-from ..sandbox import GradingLimits
+from ..sandbox.policy import GradingLimits
 from . import resources
 
 HERE = Path(__file__).resolve().parent
