@@ -113,7 +113,7 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path) 
     limits = GradingLimits(config=course.config())
     checked = intake.check(course, assignment, folder, limits.submission_bytes)
     record = Record(student, assignment, GRADED, notes=checked.notes, timestamp=checked.timestamp,
-                    submission_sha256=checked.sha256, layers=layers.describe_layers(limits))
+                    submission_sha256=checked.sha256, layers=layers.describe_layers(limits, course.data_dir))
     log = ""
     if not checked.ok:
         record.status, record.reason = REJECTED, checked.reason
@@ -163,7 +163,7 @@ def _stop(proc, uid: int) -> None:
 
 def _failed(course: Course, assignment: str, student: str, reason: str, seconds: float) -> Record:
     record = Record(student, assignment, FAILED, reason=reason, seconds=round(seconds, 2),
-                    layers=layers.describe_layers(GradingLimits()))
+                    layers=layers.describe_layers(GradingLimits(), course.data_dir))
     _zeroed(course, record)
     return record
 
@@ -247,7 +247,7 @@ def _grader_failed(course: Course, assignment: str, job: Job, trace: str) -> Rec
     uid = job.uid
     record = Record(job.student, assignment, FAILED, reason=GRADER_FAILED,
                     seconds=round(time.monotonic() - job.started, 2),
-                    layers=layers.describe_layers(GradingLimits()))
+                    layers=layers.describe_layers(GradingLimits(), course.data_dir))
     steps = [(_stop, job.proc, uid) if job.proc.exitcode is None else (processes.reap, uid),
              (_zeroed, course, record), (records.save, course, record),
              (records.write_log, course, record, trace, True)]
@@ -318,28 +318,22 @@ def git_folders(root: Path) -> list[Path]:
     return [dot] + ([root / line for line in named.stdout.split("\n") if line] if named.returncode == 0 else [])
 
 
-def inboxes(submissions: Path) -> list[Path]:
-    """Where the submissions really are: the folder, and the targets of student folders that are links."""
-    return sorted({submissions.resolve()} | {p.resolve().parent for p in submissions.iterdir() if p.is_dir()})
-
-
-def prepare(course: Course, assignment: str, submissions: Path) -> Course:
-    """The gradebook knows the assignment and the secrets are locked."""
+def prepare(course: Course, assignment: str) -> Course:
+    """The gradebook knows the assignment (each kernel's start locks the secrets, guard.py)."""
     course = grading_course(course)
     with setup_lock(course):
         build.release(course, assignment)
-    lock_secrets(course, inboxes(submissions))
     return course
 
 
-def lock_secrets(course: Course, inboxes: list[Path]) -> None:
+def lock_secrets(course: Course) -> None:
     """What no kernel may read: the sources and solutions (hidden tests in both), the course's tests
     and history, the gradebook, every submission and what grading made of it."""
     work = course.work
     secrets = [course.source_dir, course.solutions_dir, course.root / "tests", course.dir_of("submitted"),
                course.dir_of("feedback"), work / "records", work / "logs", work / "release"]
     workcopy.protect(secrets + git_folders(course.root), [work / "gradebook.db"],
-                    traversable=[work, course.dir_of("autograded")], inboxes=inboxes)
+                    traversable=[work, course.dir_of("autograded")])
 
 
 def grade(course: Course, assignment: str, submissions: Path, force: bool = False, jobs: int = 1,
@@ -351,7 +345,7 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
         raise CourseError(f"no submissions folder {submissions}")
     if jobs < 1:
         raise CourseError("--jobs must be at least 1")
-    course = prepare(course, assignment, submissions)
+    course = prepare(course, assignment)
     max_bytes = GradingLimits(config=course.config()).submission_bytes
     todo, skipped = [], []
     for student in students_in(submissions):

@@ -53,12 +53,12 @@ class GuardedExecute(InstallsEmitter, Execute):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
         writes the graded notebook into it (through a link the kernel left there, otherwise) and
         copies it to the feedback folder (with every file the kernel wrote, otherwise).
-        Started by nbgrader's own autograde, it first locks the course's secrets as `grade` does.
+        The course's secrets are locked first, whichever way it was started (`grade`, the
+        formgrader, nbgrader's CLI).
         The kernel's environment (the data folder, one thread) is set for the run alone: under the
         formgrader this process is the Jupyter server, whose other kernels are not ours to change."""
         course = Course.of_nbgrader(CourseDirectory(config=self.config))
-        if workcopy.HIDDEN_ENV not in os.environ:  # nbgrader's own autograde (formgrader, CLI), not ours
-            lock_secrets(course, inboxes=[])
+        lock_secrets(course)
         path = (resources or {}).get("metadata", {}).get("path")
         before = workcopy.contents(Path(path)) if path else set()
         try:

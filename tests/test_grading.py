@@ -18,7 +18,6 @@ from autograder import feedback, grading, intake, records
 from autograder import notebooks as nbs
 from autograder.course import Course
 from autograder.sandbox import layers, processes, view
-from autograder.sandbox.layers import hidden_by_private_tmp
 from autograder.sandbox.workcopy import contents, seal
 
 from conftest import autograder
@@ -164,15 +163,6 @@ def test_unknown_assignment_is_a_one_line_error():
     assert result.stderr.strip().count("\n") == 0 and "unknown assignment '42-nope'" in result.stderr
 
 
-def test_a_private_tmp_is_not_used_when_it_would_hide_the_kernels_python(tmp_path):
-    """A clone or a venv under /tmp: the kernel must still find its Python, so the tmp layer goes."""
-    assert hidden_by_private_tmp(["/usr", "/tmp/clone/.venv"]) == "/tmp/clone/.venv"
-    assert hidden_by_private_tmp(["/dev/shm"]) == "/dev/shm"
-    assert hidden_by_private_tmp(["/usr", "/tmpfoo", "/opt/venv"]) is None
-    (tmp_path / "link").symlink_to("/var/tmp")
-    assert hidden_by_private_tmp([str(tmp_path / "link")]) == str(tmp_path / "link")
-
-
 def test_kernels_get_one_thread_each_unless_the_grader_chose(monkeypatch):
     """Several kernels with a pool of threads each spin on shared cores; a grader's choice stands."""
     monkeypatch.setenv("MKL_NUM_THREADS", "4")
@@ -182,26 +172,15 @@ def test_kernels_get_one_thread_each_unless_the_grader_chose(monkeypatch):
     assert (env["OMP_NUM_THREADS"], env["OPENBLAS_NUM_THREADS"], env["MKL_NUM_THREADS"]) == ("1", "1", "4")
 
 
-def test_the_kernels_view_masks_each_secret_once(tmp_path):
-    """Outermost folders only, nothing a private /tmp already empties, never the kernel's own Python."""
-    for name in ("var/autograded/ada", "source", "venv/bin"):
-        (tmp_path / name).mkdir(parents=True)
-    (tmp_path / "var" / "gradebook.db").touch()
-    paths = [str(tmp_path / p) for p in ("var/autograded/ada", "var", "var/gradebook.db", "source", "gone", "venv")]
-    kernel = [str(tmp_path / "venv" / "bin")]
-    assert view.hidden_paths(paths, (), kernel) == [str(tmp_path / "var"), str(tmp_path / "source")]
-    assert view.hidden_paths(paths, (str(tmp_path),), kernel) == []  # all of it under a private /tmp
-
-
 def test_the_view_script_is_valid_shell_whatever_the_paths(tmp_path):
     """Spaces, quotes and newlines in a course's paths stay inside their words."""
     odd = tmp_path / "it's a \"course\"\nhere"
-    (odd / "source").mkdir(parents=True)
-    (odd / "gradebook.db").touch()
-    script = view.script([str(odd / "source"), str(odd / "gradebook.db")], [str(odd / "work copy")],
-                         private_tmp=True, then='exec "$@"')
+    (odd / "data").mkdir(parents=True)
+    built = view.View(readonly=(str(odd / "data"),), writable=(str(odd / "work copy"),), home=str(odd),
+                      workdir=str(odd / "work copy"))
+    script = built.script(pids=True, then='exec "$@"')
     assert subprocess.run(["sh", "-n", "-c", script]).returncode == 0
-    assert shlex.quote(str(odd / "source")) in script
+    assert shlex.quote(str(odd / "data")) in script
 
 
 def test_a_sealed_working_copy_holds_what_it_held_before_the_kernel(tmp_path):

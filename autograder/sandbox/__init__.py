@@ -5,18 +5,17 @@ kernel command is wrapped, one layer at a time, in what this machine allows:
 
 - limits:     prlimit caps memory, processes (no fork bomb), file size and CPU time;
 - network:    unshare --net gives the kernel a network namespace with no interface but loopback;
-- tmp:        in a mount namespace, /tmp, /var/tmp and /dev/shm are private, empty and small, and
-              the course's secrets and the submissions are masked (view.py);
-- user:       setpriv drops to an unprivileged uid that owns only its working copy, so the
-              course's sources, the gradebook and other students' work (kept 0700) are unreadable.
-
-A grader that is not root (the grading image) gets the same protection from unprivileged user
-namespaces instead (view.py):
-
-- view:       the kernel's own mount namespace, where the course's sources, the working folder
-              (gradebook, other students' work) and the submissions are empty and read-only;
+- view:       in its own mount namespace the kernel gets a root of its own holding only its Python,
+              the system's /usr, a few files of /etc, the course's data/ (read-only) and its working
+              copy and home (writable): nothing else of the machine is there (view.py);
+- tmp:        in that view, private /tmp, /var/tmp and /dev/shm;
 - pids:       its own process namespace and /proc: it sees and signals only its own processes,
-              and what it leaves running dies with it.
+              and what it leaves running dies with it;
+- user:       as root, setpriv drops to a uid of the submission's own, which owns only its working
+              copy, and whatever still runs under it afterwards is killed (processes.py).
+
+A grader that is not root (the grading image) builds the same view inside unprivileged user
+namespaces; only the user layer is then missing.
 
 Modules: policy (the limits), layers (what this machine allows, and the log lines), view (the
 kernel's mount namespace), processes (uids, reaping), workcopy (working copies, locked secrets),

@@ -1,10 +1,8 @@
 """The kernel manager that starts every student kernel inside the sandbox's layers."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -16,41 +14,26 @@ from . import view
 from .layers import KERNEL_HOME_PREFIX, available_layers
 from .policy import GradingLimits
 from .processes import sandbox_uid
-from .workcopy import HIDDEN_ENV, give
+from .workcopy import give
 
 KERNEL_ROOT = Path("/run/eds-kernels")
+
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "EDS_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONWARNINGS",
                     "MPLBACKEND", "EDS_SANDBOX_UID", "NBGRADER_EXECUTION")
 
-def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimits,
-         kept: tuple[Path, ...] = ()) -> list[str]:
-    """The kernel command inside every available layer (outermost first); `kept` are the folders
-    the view layer leaves visible (the kernel's working copy and home)."""
-    prefix: list[str] = []
-    if "limits" in layers:
-        prefix += ["prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
-                   f"--fsize={limits.file_bytes}", f"--cpu={limits.cpu_seconds}",
-                   f"--nofile={limits.open_files}", "--"]
-    if "view" in layers:
-        return view.command(cmd, hidden(), list(kept), "tmp" in layers, "pids" in layers, limits=prefix)
-    if "network" in layers and "tmp" in layers:
-        mounts = view.script(hidden(), [str(p) for p in kept], private_tmp=True, then='exec "$@"')
-        prefix += ["unshare", "--net", "--ipc", "--mount", "--", "sh", "-c", mounts, "sandbox"]
-    elif "network" in layers:
-        prefix += ["unshare", "--net", "--ipc", "--"]
+
+def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimits, kernel_view: view.View) -> list[str]:
+    """The kernel command inside every available layer: its limits, then its view (which brings the
+    network namespace along) or the network namespace alone, then its uid."""
+    bounds = [] if "limits" not in layers else [
+        "prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}",
+        f"--cpu={limits.cpu_seconds}", f"--nofile={limits.open_files}", "--"]
     if "user" in layers:
-        prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
-    return prefix + cmd
-
-
-def hidden() -> list[str]:
-    """What the kernel's mount namespace masks, as `protect` chose it (inherited by the workers)."""
-    paths = json.loads(os.environ.get(HIDDEN_ENV, "[]"))
-    private_tmp = view.PRIVATE_TMP if "tmp" in available_layers() else ()
-    kernel_files = [sys.prefix, sys.base_prefix, os.environ.get("EDS_DATA_DIR", sys.prefix)]
-    return view.hidden_paths(paths, private_tmp, [os.path.realpath(p) for p in kernel_files])
-
+        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"] + cmd
+    if "view" in layers:
+        return kernel_view.command(cmd, "pids" in layers, bounds, as_root=os.geteuid() == 0)
+    return bounds + (["unshare", "--net", "--ipc", "--"] if "network" in layers else []) + cmd
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -82,8 +65,11 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["env"] = {k: v for k, v in kw.get("env", os.environ).items() if k in KEPT_ENVIRONMENT}
         kw["env"].update(HOME=str(home), MPLCONFIGDIR=str(home / ".matplotlib"),
                          IPYTHONDIR=str(home / ".ipython"), PYTHONNOUSERSITE="1")
-        kept = tuple(Path(p) for p in (kw.get("cwd"), home) if p)
-        return wrap(kernel_cmd, layers, uid, GradingLimits(config=self.config), kept), kw
+        data_dir = kw["env"].get("EDS_DATA_DIR")
+        kernel_view = view.View(readonly=tuple(view.kernel_files(Path(data_dir) if data_dir else None)),
+                                writable=tuple(str(p) for p in (kw.get("cwd"), home) if p), home=str(home),
+                                workdir=kw.get("cwd"))
+        return wrap(kernel_cmd, layers, uid, GradingLimits(config=self.config), kernel_view), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

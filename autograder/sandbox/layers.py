@@ -5,7 +5,6 @@ import functools
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -22,57 +21,38 @@ def _runs(cmd: list[str]) -> bool:
         return False
 
 
-def hidden_by_private_tmp(paths: list[str]) -> str | None:
-    """The first of `paths` that a private /tmp would hide from the kernel (its Python, the course)."""
-    for path in paths:
-        if any(view.inside(os.path.realpath(path), top) for top in view.PRIVATE_TMP):
-            return path
-    return None
-
-
-@functools.lru_cache(maxsize=1)
-def kernel_files_in_tmp() -> str | None:
-    """The kernel's Python or the course, when a private /tmp would hide it (decided once)."""
-    return hidden_by_private_tmp([sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[2])])
-
-
 def _as_root() -> bool:
     return os.geteuid() == 0
 
 
 @functools.lru_cache(maxsize=1)
 def available_layers() -> tuple[str, ...]:
-    """The isolation layers this machine can set, probed once per process."""
-    layers = []
-    if shutil.which("prlimit"):
-        layers.append("limits")
+    """The isolation layers this machine can set, probed once per process. As root the network
+    namespace needs no user namespace; without root, it comes with the view's."""
+    layers = ["limits"] if shutil.which("prlimit") else []
     if not shutil.which("unshare"):
         return tuple(layers)
-    if _as_root():
-        if _runs(["unshare", "--net", "--ipc", "--mount", "true"]):
-            layers += ["network"] + ([] if kernel_files_in_tmp() else ["tmp"])
-        return tuple(layers + (["user"] if shutil.which("setpriv") else []))
-    tmp = not kernel_files_in_tmp()
-    if _view_works(tmp, pids=False):
-        layers += ["network", "view"] + (["tmp"] if tmp else [])
-        if _view_works(tmp, pids=True):
+    if _as_root() and _runs(["unshare", "--net", "--ipc", "true"]):
+        layers.append("network")
+    if _view_works(pids=False):
+        layers += ([] if _as_root() else ["network"]) + ["view", "tmp"]
+        if _view_works(pids=True):
             layers.append("pids")
+    if _as_root() and shutil.which("setpriv"):
+        layers.append("user")
     return tuple(layers)
 
 
-def _view_works(private_tmp: bool, pids: bool) -> bool:
-    """Run the view layer's whole script once around `true`: a folder and a file masked (this
-    package's templates and marker, which exist wherever the grader runs), a folder bound back."""
-    package = Path(__file__).parents[1]
-    masked = [str(package / "templates"), str(package / "__init__.py")]
-    with tempfile.TemporaryDirectory(prefix=KERNEL_HOME_PREFIX) as kept:
-        return _runs(view.command(["true"], masked, [Path(kept)], private_tmp, pids, limits=[]))
+def _view_works(pids: bool) -> bool:
+    """Build the kernel's view once around `true`, as a kernel gets it."""
+    with tempfile.TemporaryDirectory(prefix=KERNEL_HOME_PREFIX) as home:
+        built = view.View(readonly=tuple(view.kernel_files(None)), writable=(home,), home=home, workdir=home)
+        return _runs(built.command(["true"], pids, limits=[], as_root=_as_root()))
 
 
 def expected_layers() -> tuple[str, ...]:
-    """Root needs no view or pids layer: the kernel's own uid already keeps it from the grader's
-    files and processes."""
-    return ("limits", "network", "tmp", "user") + (() if _as_root() else ("view", "pids"))
+    """The same for root and not: without root, only the uid of its own is out of reach."""
+    return ("limits", "network", "view", "tmp", "pids", "user")
 
 
 def missing_layers() -> list[str]:
@@ -81,10 +61,8 @@ def missing_layers() -> list[str]:
 
 def why_missing(layer: str) -> str:
     layers = available_layers()
-    if layer == "tmp" and "network" in layers and kernel_files_in_tmp():
-        return f"{kernel_files_in_tmp()} is under /tmp, which a private /tmp would hide from the kernel"
     if layer == "user" and not _as_root():
-        covered = " (the view layer hides the course's secrets from it)" if "view" in layers else ""
+        covered = " (its view holds none of the grader's files but its working copy)" if "view" in layers else ""
         return f"not root: the kernel runs with the grader's uid{covered}"
     if layer == "pids" and "view" in layers:
         return ("/proc cannot be mounted for the kernel (in a podman container: --security-opt unmask=/proc/*), "
@@ -94,16 +72,16 @@ def why_missing(layer: str) -> str:
     return "not possible on this machine"
 
 
-def describe_layers(limits: GradingLimits) -> list[str]:
-    """One line per layer, for the grading log of every submission."""
+def describe_layers(limits: GradingLimits, data_dir: Path) -> list[str]:
+    """One line per layer, for the grading log of every submission: the view's line says what the
+    kernel's root holds."""
     text = {
         "limits": f"limits: memory {limits.memory_bytes // 1024**2} MiB, {limits.processes} processes, "
                   f"files {limits.file_bytes // 1024**2} MiB, CPU {limits.cpu_seconds} s",
         "network": "network: none (own network and IPC namespaces)",
-        "tmp": "tmp: private /tmp, /var/tmp, /dev/shm" + (
-            "; sources, gradebook and submissions masked (own mount namespace)" if _as_root() else ""),
+        "tmp": "tmp: private /tmp, /var/tmp, /dev/shm (in the view)",
         "user": "user: unprivileged uid owning only its working copy",
-        "view": "view: sources, gradebook and other submissions hidden, read-only (own user and mount namespaces)",
+        "view": f"view: {view.describe(view.kernel_files(data_dir))} (own mount namespace, pivot_root)",
         "pids": "pids: own process namespace, sees and signals only its own processes",
     }
     return ([f"isolation {text[layer]}" for layer in available_layers()]

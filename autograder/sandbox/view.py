@@ -1,36 +1,38 @@
-"""The kernel's own view of the machine, for a grader that is not root (the grading image).
+"""The kernel's own root: a minimal view of the machine, as a container would give it.
 
-Without root the kernel cannot get a uid of its own, so it is kept from the grader's files another
-way: unprivileged user namespaces. The kernel command runs inside
+Masking what we know to be secret leaves out what we did not think of (another user's home, a
+world-readable file in /srv, the grader's venv, writable by the grader's uid). So the kernel gets a
+root of its own instead, built in its mount namespace on an empty tmpfs:
 
-    unshare --user --map-root-user --net --ipc --mount [--pid --fork --kill-child --mount-proc]
-        sh -c SCRIPT
-            prlimit <limits> unshare --user --map-user=<grader uid> --map-group=<grader gid> --mount
-                <kernel>
+- read-only: /usr (and /bin, /lib, /sbin, the links into it), a few files of /etc (the loader's
+  cache, passwd, hosts, time zone), the kernel's Python (its venv and the Python under it) and the
+  course's data/;
+- writable: its working copy, its home (connection file, sockets) and private /tmp, /var/tmp,
+  /dev/shm;
+- /dev with null, zero, full, random, urandom and tty alone; a /proc of its own pid namespace
+  (the machine's /proc when none can be mounted).
 
-(As root, the sandbox's tmp layer runs the same script, minus the namespaces, before setpriv.)
-The script, running as root of the first namespace, mounts an empty read-only tmpfs over each
-hidden folder (the course's sources, the working folder with the gradebook, the submissions) and
-private tmpfs on /tmp, /var/tmp and /dev/shm, then binds back what the kernel needs (its working
-copy and its home), reached through file descriptors opened before the masks. The second namespace
-locks those mounts (a namespace cannot unmount what a more privileged one mounted over a path) and
-leaves the kernel without capabilities. From there the kernel can neither reach the grader's files
-through /proc/<pid>/root (the kernel's capabilities stop at its own namespace) nor, with its own
-process namespace and /proc, see or signal any process but its own, which all die with it.
+Then pivot_root into it, the old root detached: the course's sources, the gradebook, the other
+submissions and the rest of the machine are not hidden, they are not there, and nothing the kernel
+can write outlives it but its working copy (sealed afterwards). As root the script runs in a mount
+namespace before setpriv drops the uid (kernel.py); without root, inside unprivileged user
+namespaces (`command`): a first one whose root builds the view, then a nested one that locks those
+mounts (they cannot be unmounted or made writable from it) and leaves the kernel no capability.
 """
 from __future__ import annotations
 
 import os
 import shlex
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-# What a private /tmp gets: room for scratch files, nothing shared with the grader or other kernels.
-PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
-TMP_MOUNTS = ("mount -t tmpfs -o size=256m,mode=1777 tmpfs /tmp",
-              "mount -t tmpfs -o size=64m,mode=1777 tmpfs /var/tmp",
-              "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm",
-              "{ [ ! -d /run/lock ] || mount -t tmpfs -o size=1m,mode=1777 tmpfs /run/lock; }")
-FIRST_FD = 3  # the shell's descriptors 3..9 carry the kept folders across the masks
+SYSTEM_TOP = ("/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/usr")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "passwd", "group", "nsswitch.conf", "hosts", "host.conf",
+             "resolv.conf", "services", "protocols", "localtime", "timezone", "mime.types")
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+PRIVATE_TMP = (("/tmp", "256m"), ("/var/tmp", "64m"), ("/dev/shm", "64m"))
+STAGE = ".view"  # in the kernel's home: where the new root is built, an empty folder to the kernel
 
 
 def inside(path: str, folder: str) -> bool:
@@ -38,51 +40,101 @@ def inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def hidden_paths(paths: list[str], private_tmp: tuple[str, ...], kernel_files: list[str]) -> list[str]:
-    """The paths to mask, each once: existing, outermost first, none inside a private /tmp (already
-    emptied) nor holding the kernel's own files (its Python, the course data)."""
-    chosen: list[str] = []
-    for path in sorted({os.path.realpath(p) for p in paths}, key=len):
-        if not os.path.lexists(path) or any(inside(path, top) for top in [*private_tmp, *chosen]):
-            continue
-        if any(inside(own, path) for own in kernel_files):
-            continue
-        chosen.append(path)
-    return chosen
+def kernel_files(data_dir: Path | None) -> list[str]:
+    """What the kernel reads besides the system: its Python (the venv as named, and the Python it
+    was made from) and the course's data, those that exist."""
+    paths = [sys.prefix, sys.base_prefix] + ([str(data_dir)] if data_dir else [])
+    return list(dict.fromkeys(os.path.abspath(p) for p in paths if os.path.exists(p)))
 
 
-def script(hidden: list[str], kept: list[str], private_tmp: bool, then: str) -> str:
-    """The shell script run as root of a new mount namespace, ending in `then` (which runs "$@")."""
-    if len(kept) > 7:
-        raise ValueError("at most 7 kept folders (shell descriptors 3..9)")
-    fds = {path: FIRST_FD + i for i, path in enumerate(kept)}
-    lines = ["set -e"] + [f"exec {fd}<{shlex.quote(path)}" for path, fd in fds.items()]
-    lines += list(TMP_MOUNTS) if private_tmp else []
-    masks = [shlex.quote(path) for path in hidden if os.path.isdir(path)]
-    lines += [f"mount -t tmpfs -o size=64k,mode=755 tmpfs {mask}" for mask in masks]
-    # A file is masked by /dev/null: it reads empty, and what is written to it goes nowhere.
-    lines += [f"mount --bind /dev/null {shlex.quote(path)}" for path in hidden if not os.path.isdir(path)]
-    for path, fd in fds.items():
-        quoted = shlex.quote(path)
-        lines += [f"mkdir -p {quoted}", f"mount --no-canonicalize --bind /proc/self/fd/{fd} {quoted}",
-                  f"exec {fd}<&-"]
-    # Read-only once the kept folders have their mount points in them.
-    lines += [f"mount -o remount,bind,ro {mask}" for mask in masks]
-    return "\n".join(lines + [then])
+def describe(readonly: list[str]) -> str:
+    """What the view holds, for the grading log."""
+    system = [p for p in SYSTEM_TOP if os.path.isdir(p) and not os.path.islink(p)]
+    return (f"own root holding only {', '.join(system)}, /etc/{{{','.join(_etc_files())}}}, "
+            f"{', '.join(readonly)} (read-only); its working copy, its home, private "
+            f"{', '.join(p for p, _ in PRIVATE_TMP)} (writable); /dev/{{{','.join(DEVICES)}}}; "
+            "its own /proc")
 
 
-def command(cmd: list[str], hidden: list[str], kept: list[Path], private_tmp: bool, pids: bool,
-            limits: list[str]) -> list[str]:
-    """`cmd` inside its own user, network and mount namespaces (and process namespace with `pids`).
+def _etc_files() -> list[str]:
+    return [name for name in ETC_FILES if os.path.exists(f"/etc/{name}")]
 
-    The `limits` (a prlimit command) are set inside the first namespace: the kernel counts its
-    processes against every user namespace above it with the limit each was created with, so a
-    process cap set outside would be shared by the grader and every other kernel of its uid.
-    """
-    outer = ["unshare", "--user", "--map-root-user", "--net", "--ipc", "--mount"]
-    if pids:
-        outer += ["--pid", "--fork", "--kill-child", "--mount-proc"]
-    locked = shlex.join(limits + ["unshare", "--user", f"--map-user={os.getuid()}", f"--map-group={os.getgid()}",
-                                  "--mount", "--"])
-    return outer + ["--", "sh", "-c", script(hidden, [str(p) for p in kept], private_tmp, f'exec {locked} "$@"'),
-                    "view"] + cmd
+
+@dataclass(frozen=True)
+class View:
+    """The contents of one kernel's root; `home` holds the folder the root is built in."""
+    readonly: tuple[str, ...]
+    writable: tuple[str, ...]
+    home: str
+    workdir: str | None
+
+    def script(self, pids: bool, then: str) -> str:
+        """Shell run as root of a new mount namespace: build the root, enter it, then run `then`
+        (which runs "$@")."""
+        root = os.path.join(self.home, STAGE)
+        q = shlex.quote
+        r = lambda path: q(root + path)  # noqa: E731 (a path inside the new root)
+        lines = ["set -e", f"mkdir -p {q(root)}", f"mount -t tmpfs -o size=4m,mode=755 tmpfs {q(root)}",
+                 f"mkdir -p {r('/etc')} {r('/dev')} {r('/proc')} {r('/var')} {r('/run')}"]
+        for top in SYSTEM_TOP:
+            if os.path.islink(top):
+                lines.append(f"ln -s {q(os.readlink(top))} {r(top)}")
+            elif os.path.isdir(top):
+                lines += [f"mkdir -p {r(top)}"] + _bind(top, root + top, readonly=True)
+        for name in _etc_files():
+            lines += [f": > {r('/etc/' + name)}"] + _bind(f"/etc/{name}", f"{root}/etc/{name}", readonly=True)
+        for name in DEVICES:
+            if os.path.exists(f"/dev/{name}"):
+                lines += [f": > {r('/dev/' + name)}", f"mount --bind /dev/{name} {r('/dev/' + name)}"]
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+            lines.append(f"ln -s {target} {r('/dev/' + name)}")
+        for path, size in PRIVATE_TMP:
+            lines += [f"mkdir -p {r(path)}", f"mount -t tmpfs -o size={size},mode=1777 tmpfs {r(path)}"]
+        lines.append(f"mount -t proc proc {r('/proc')}" if pids else f"mount --rbind /proc {r('/proc')}")
+        binds = [(p, True) for p in self.readonly] + [(p, False) for p in self.writable]
+        for path, readonly in sorted(binds, key=lambda b: b[0].count("/")):  # outer folders first
+            lines += _place(path, root, readonly)
+        workdir = q(self.workdir) if self.workdir else "/"
+        lines += [f"mkdir {r('/.old')}", f"cd {q(root)}", "pivot_root . .old", "umount -l /.old",
+                  "rmdir /.old", "mount -o remount,bind,ro /", f"cd {workdir}", then]
+        return "\n".join(lines)
+
+    def command(self, cmd: list[str], pids: bool, limits: list[str], as_root: bool) -> list[str]:
+        """`cmd` in this view, inside its own network and mount namespaces (and process namespace
+        with `pids`); without root, inside user namespaces too.
+
+        The `limits` (a prlimit command) are set inside the namespaces: the kernel counts its
+        processes against every user namespace above it with the limit each was created with, so a
+        process cap set outside would be shared by the grader and every other kernel of its uid.
+        """
+        outer = ["unshare"] + ([] if as_root else ["--user", "--map-root-user"]) + ["--net", "--ipc", "--mount"]
+        if pids:
+            outer += ["--pid", "--fork", "--kill-child"]
+        inner = limits + ([] if as_root else ["unshare", "--user", f"--map-user={os.getuid()}",
+                                              f"--map-group={os.getgid()}", "--mount", "--"])
+        then = f'exec {shlex.join(inner)} "$@"' if inner else 'exec "$@"'
+        return outer + ["--", "sh", "-c", self.script(pids, then), "view"] + cmd
+
+
+def _bind(source: str, target: str, readonly: bool) -> list[str]:
+    """Bind `source` on `target`; read-only ones also nosuid and nodev (allowed wherever the
+    source's own flags are locked, as in a user namespace)."""
+    lines = [f"mount --bind {shlex.quote(source)} {shlex.quote(target)}"]
+    if readonly:
+        lines.append(f"mount -o remount,bind,ro,nosuid,nodev {shlex.quote(target)}")
+    return lines
+
+
+def _place(path: str, root: str, readonly: bool) -> list[str]:
+    """`path` at its own name in the new root: its real folder bound there, and the name a link
+    to it where the name goes through one (a venv reached through a symbolic link)."""
+    real = os.path.realpath(path)
+    lines = []
+    for name in dict.fromkeys([real, path]):
+        if name != real:
+            lines += [f"mkdir -p {shlex.quote(root + os.path.dirname(name))}",
+                      f"ln -s {shlex.quote(real)} {shlex.quote(root + name)}"]
+        elif not any(inside(real, top) for top in SYSTEM_TOP if not os.path.islink(top)):
+            lines += [f"mkdir -p {shlex.quote(root + real)}"] + _bind(real, root + real, readonly)
+    return lines

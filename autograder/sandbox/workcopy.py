@@ -1,16 +1,12 @@
 """A kernel's working copy (handed to its uid, then sealed) and the course's secrets (locked)."""
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
 
 from .layers import available_layers
 from .processes import reap, sandbox_uid
-
-HIDDEN_ENV = "EDS_HIDDEN"  # what each kernel's mount namespace masks (the grader's; never the kernel's)
-
 
 def give(path: Path, uid: int) -> None:
     """Hand a working copy to a uid, readable by no other (other students' kernels included)."""
@@ -60,16 +56,11 @@ def seal(folder: Path, kept: set[str]) -> None:
                 os.unlink(name, dir_fd=dirfd)
 
 
-def protect(folders: list[Path], files: list[Path], traversable: list[Path], inboxes: list[Path]) -> None:
-    """Make the course's secrets unreadable to the kernels.
-
-    As root: root-only folders and files for the sandbox uids. Missing folders are made first, so
+def protect(folders: list[Path], files: list[Path], traversable: list[Path]) -> None:
+    """Make the course's secrets unreadable to the sandbox uids, should a kernel ever reach them
+    (its view holds none of them): root-only folders and files. Missing folders are made first, so
     that what grading writes into them later is covered too. `traversable` folders (the working
-    folder, autograded/) may be crossed to reach a working copy, but not listed. `inboxes` (where
-    the submissions are read from) are not ours to change. Besides, each kernel's mount namespace
-    (tmp or view layer) masks all of them.
-    """
-    os.environ[HIDDEN_ENV] = json.dumps([str(p) for p in traversable + folders + files + inboxes])
+    folder, autograded/) may be crossed to reach a working copy, but not listed."""
     if "user" not in available_layers():
         return
     for path in traversable + folders:
