@@ -64,6 +64,9 @@ def protect(folders: list[Path], files: list[Path], traversable: list[Path]) -> 
     if "user" not in available_layers():
         return
     for path in traversable + folders:
+        if path.exists() and not path.is_dir():   # a worktree's .git is a file naming the history
+            files = [*files, path]
+            continue
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, 0o711 if path in traversable else 0o700)
     for path in files:
