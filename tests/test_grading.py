@@ -123,6 +123,22 @@ def test_a_worker_that_reports_while_the_grader_looks_away_is_graded(three_solut
     assert [(r.status, r.score) for r in rows] == [("graded", 5)] * 3, rows
 
 
+def test_a_run_loads_the_configuration_once_and_leaves_sys_path_alone(three_solutions):
+    """Every step used to execute nbgrader_config.py again (about fifteen times a run), and each
+    execution put the course folder in front of sys.path once more. The file counts its own
+    executions, in the grader and in every worker (written after the file, so it is read afresh)."""
+    course, subs = three_solutions
+    loads = subs.parent / "loads"
+    with (course.root / "nbgrader_config.py").open("a") as fh:
+        fh.write(f"\nopen({str(loads)!r}, 'a').write('loaded\\n')\n")
+    course.config()
+    path = list(sys.path)
+    rows = grading.grade(course, TOY, subs, jobs=2)
+    assert [(r.status, r.score) for r in rows] == [("graded", 5)] * 3, rows
+    assert loads.read_text().splitlines() == ["loaded"]
+    assert sys.path == path
+
+
 # Each step of one submission's path, in the worker or in the grader, with where to find its student.
 STEPS = {"check": (intake, "check", 2), "stage": (intake, "stage", 2), "autograde": (NbGraderAPI, "autograde", 2),
          "scores": (grading, "scores", 2), "fingerprint": (intake, "fingerprint", 0),
