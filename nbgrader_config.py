@@ -7,7 +7,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)  # so that nbgrader can load the autograder's preprocessors below
+if HERE not in sys.path:  # so that nbgrader can load the autograder's preprocessors below
+    sys.path.insert(0, HERE)
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 

@@ -28,6 +28,7 @@ import nbclient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from autograder import expected, grading, judge, notebooks as nbs  # noqa: E402
 from autograder.course import REPO, Course  # noqa: E402
+from autograder.sandbox.environment import KernelEnvironment  # noqa: E402
 
 warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's "not in session" noise, every run
 WARMUP = "00-python-warmup"
@@ -129,7 +130,7 @@ def main() -> None:
     load = os.getloadavg()
     started_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     scratch = Path(tempfile.mkdtemp(prefix="eds-bench-"))
-    os.environ.update(grading.kernel_environment(Course(workdir=scratch)))  # the plain runs' kernels too
+    os.environ.update(KernelEnvironment.of(Course(workdir=scratch).data_dir).settings)  # the plain runs' kernels too
     if args.judge_only:
         update_section(judge_section(scratch) + [f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."])
         shutil.rmtree(scratch, ignore_errors=True)

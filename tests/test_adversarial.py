@@ -72,7 +72,7 @@ def test_the_suite_is_large_enough():
 def test_hostile_submission_gets_its_outcome(case, hostile_run):
     if case not in RUNNABLE:
         pytest.skip(f"needs one of the isolation layers {', '.join(case.needs)} "
-                    f"({', '.join(layers.missing_layers())} missing here)")
+                    f"({', '.join(layers.missing_layers(LAYERS))} missing here)")
     _, rows = hostile_run
     record = rows[case.name]
     assert (record.status, record.score) == (case.status, case.score), f"{record.seconds} s, {record.reason!r}"
@@ -134,7 +134,7 @@ def test_every_log_lists_the_isolation_layers(hostile_run):
         log = records.log_path(work, TOY, student).read_text()
         for layer in layers.expected_layers():
             assert f"isolation {layer}: " in log or f"isolation MISSING {layer}: " in log, (student, layer)
-        assert ("MISSING" in log) == bool(layers.missing_layers())
+        assert ("MISSING" in log) == bool(layers.missing_layers(LAYERS))
         if "view" in LAYERS:  # what the kernel's root holds, the course's data among it
             assert str(course.data_dir) in log.split("isolation view: ")[1].splitlines()[0], student
 
@@ -171,7 +171,7 @@ def course_where_courses_live():
     try:  # removed also when the course cannot be built or the test is skipped
         os.chmod(folder, 0o755)
         course = make_toy_course(folder / "course")
-        if "user" in LAYERS and subprocess.run(["setpriv", f"--reuid={processes.sandbox_uid()}", "--clear-groups",
+        if "user" in LAYERS and subprocess.run(["setpriv", f"--reuid={processes.job_uid(0)}", "--clear-groups",
                                                 "test", "-r", str(course.source_dir)]).returncode:
             pytest.skip(f"other users cannot reach {folder} here: its modes alone would keep a kernel out")
         yield course
@@ -180,7 +180,7 @@ def course_where_courses_live():
 
 
 @pytest.mark.skipif(not NBGRADER_PATH[0].runs_with(LAYERS), reason=f"no layer hides the course's secrets here "
-                    f"({', '.join(layers.missing_layers())} missing)")
+                    f"({', '.join(layers.missing_layers(LAYERS))} missing)")
 def test_nbgraders_own_autograde_hides_the_secrets_too(course_where_courses_live):
     """A TA who presses the formgrader's Autograde runs nbgrader's path, not `grade`: the kernel is
     kept from the hidden tests and the gradebook all the same, and finds the course's data."""

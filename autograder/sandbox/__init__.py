@@ -17,9 +17,11 @@ kernel command is wrapped, one layer at a time, in what this machine allows:
 A grader that is not root (the grading image) builds the same view inside unprivileged user
 namespaces; only the user layer is then missing.
 
-Modules: policy (the limits), layers (what this machine allows, and the log lines), view (the
-kernel's mount namespace), processes (uids, reaping), workcopy (working copies, locked secrets),
-kernel (the kernel manager that puts it all around the kernel).
+Modules: policy (the one value that says it all: limits, secret paths, environment, layers, uid;
+built once from the course's configuration and passed on), environment (what a kernel keeps of the
+grader's environment and what it is given), layers (what this machine allows, and the log lines),
+view (the kernel's mount namespace), processes (uids, reaping), workcopy (working copies, locked
+secrets), kernel (the kernel manager that puts it all around the kernel).
 
 The kernel talks over Unix sockets (IPC transport): TCP cannot cross the network namespace. Each
 layer that is missing (no namespaces in an unprivileged container) is left out and said in the log.

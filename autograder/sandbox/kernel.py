@@ -8,24 +8,20 @@ import uuid
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Unicode
+from traitlets import Instance, Unicode
 
 from . import view
-from .layers import KERNEL_HOME_PREFIX, available_layers
-from .policy import GradingLimits
-from .processes import sandbox_uid
+from .layers import KERNEL_HOME_PREFIX
+from .policy import Policy
 from .workcopy import give
 
 KERNEL_ROOT = Path("/run/eds-kernels")
 
-KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "EDS_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                    "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONWARNINGS",
-                    "MPLBACKEND", "EDS_SANDBOX_UID", "NBGRADER_EXECUTION")
 
-
-def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimits, kernel_view: view.View) -> list[str]:
-    """The kernel command inside every available layer: its limits, then its view (which brings the
+def wrap(cmd: list[str], policy: Policy, kernel_view: view.View) -> list[str]:
+    """The kernel command inside every layer of `policy`: its limits, then its view (which brings the
     network namespace along) or the network namespace alone, then its uid."""
+    layers, uid, limits = policy.layers, policy.uid, policy.limits
     bounds = [] if "limits" not in layers else [
         "prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}",
         f"--cpu={limits.cpu_seconds}", f"--nofile={limits.open_files}", "--"]
@@ -37,14 +33,17 @@ def wrap(cmd: list[str], layers: tuple[str, ...], uid: int, limits: GradingLimit
 
 
 class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager that starts the kernel inside `wrap` and over IPC."""
+    """A kernel manager that starts the kernel inside `wrap` and over IPC, as its policy says."""
 
     transport = Unicode("ipc")
+    policy = Instance(Policy, allow_none=True, help="set by GuardedExecute; no kernel starts without it")
 
     async def _async_pre_start_kernel(self, **kw):
-        layers = available_layers()
-        uid = sandbox_uid()
-        if "user" in layers:
+        policy = self.policy
+        if policy is None:
+            raise RuntimeError("a sandbox kernel was started without its policy")
+        uid = policy.uid
+        if "user" in policy.layers:
             KERNEL_ROOT.mkdir(mode=0o711, exist_ok=True)
             home = KERNEL_ROOT / uuid.uuid4().hex[:12]
             home.mkdir(mode=0o700)
@@ -58,18 +57,15 @@ class SandboxKernelManager(AsyncKernelManager):
         # The kernel's own stderr (IPython's start-up chatter) goes to a file of its own, not into
         # the grader's output.
         kw["stderr"] = kw["stdout"] = open(home / "kernel.log", "ab")
-        if "user" in layers:
+        if "user" in policy.layers:
             os.chown(self.connection_file, uid, uid)
             if kw.get("cwd"):
                 give(Path(kw["cwd"]), uid)
-        kw["env"] = {k: v for k, v in kw.get("env", os.environ).items() if k in KEPT_ENVIRONMENT}
-        kw["env"].update(HOME=str(home), MPLCONFIGDIR=str(home / ".matplotlib"),
-                         IPYTHONDIR=str(home / ".ipython"), PYTHONNOUSERSITE="1")
-        data_dir = kw["env"].get("EDS_DATA_DIR")
-        kernel_view = view.View(readonly=tuple(view.kernel_files(Path(data_dir) if data_dir else None)),
+        kw["env"] = policy.environment.for_kernel(kw.get("env", os.environ), home)
+        kernel_view = view.View(readonly=tuple(view.kernel_files(policy.data_dir)),
                                 writable=tuple(str(p) for p in (kw.get("cwd"), home) if p), home=str(home),
                                 workdir=kw.get("cwd"))
-        return wrap(kernel_cmd, layers, uid, GradingLimits(config=self.config), kernel_view), kw
+        return wrap(kernel_cmd, policy, kernel_view), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

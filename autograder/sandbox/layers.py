@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import view
-from .policy import GradingLimits
+
+if TYPE_CHECKING:
+    from .policy import Policy
 
 KERNEL_HOME_PREFIX = "eds-kernel-"
 
@@ -55,12 +57,12 @@ def expected_layers() -> tuple[str, ...]:
     return ("limits", "network", "view", "tmp", "pids", "user")
 
 
-def missing_layers() -> list[str]:
-    return [layer for layer in expected_layers() if layer not in available_layers()]
+def missing_layers(layers: tuple[str, ...]) -> list[str]:
+    """The expected layers not among `layers`."""
+    return [layer for layer in expected_layers() if layer not in layers]
 
 
-def why_missing(layer: str) -> str:
-    layers = available_layers()
+def why_missing(layer: str, layers: tuple[str, ...]) -> str:
     if layer == "user" and not _as_root():
         covered = " (its view holds none of the grader's files but its working copy)" if "view" in layers else ""
         return f"not root: the kernel runs with the grader's uid{covered}"
@@ -72,18 +74,20 @@ def why_missing(layer: str) -> str:
     return "not possible on this machine"
 
 
-def describe_layers(limits: GradingLimits, data_dir: Path) -> list[str]:
-    """One line per layer, for the grading log of every submission: the view's line says what the
-    kernel's root holds."""
+def describe_layers(policy: Policy) -> list[str]:
+    """One line per layer of `policy`, for the grading log of every submission: the view's line says
+    what the kernel's root holds."""
+    limits = policy.limits
     text = {
         "limits": f"limits: memory {limits.memory_bytes // 1024**2} MiB, {limits.processes} processes, "
                   f"files {limits.file_bytes // 1024**2} MiB, CPU {limits.cpu_seconds} s",
         "network": "network: none (own network and IPC namespaces)",
         "tmp": "tmp: private /tmp, /var/tmp, /dev/shm (in the view)",
         "user": "user: unprivileged uid owning only its working copy",
-        "view": f"view: {view.describe(view.kernel_files(data_dir))} (own mount namespace, pivot_root)",
+        "view": f"view: {view.describe(view.kernel_files(policy.data_dir))} (own mount namespace, pivot_root)",
         "pids": "pids: own process namespace, sees and signals only its own processes",
     }
-    return ([f"isolation {text[layer]}" for layer in available_layers()]
-            + [f"isolation MISSING {layer}: {why_missing(layer)}" for layer in missing_layers()])
+    return ([f"isolation {text[layer]}" for layer in policy.layers]
+            + [f"isolation MISSING {layer}: {why_missing(layer, policy.layers)}"
+               for layer in missing_layers(policy.layers)])
 

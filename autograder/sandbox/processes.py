@@ -8,8 +8,6 @@ from pathlib import Path
 
 import psutil
 
-from .layers import available_layers
-
 
 def job_uid(slot: int) -> int:
     """A uid no other grading run on this machine uses at the same time (its pid is unique), so
@@ -26,17 +24,11 @@ def submission_uid() -> int:
     return FIRST_SUBMISSION_UID + secrets.randbelow(SUBMISSION_UIDS)
 
 
-def sandbox_uid() -> int:
-    """The uid of this process's kernels: its job's under `grade` (parallel jobs get distinct uids,
-    so that their process limits and files stay apart), else one of this process's own (nbgrader's
-    autograde, the formgrader's included, grades one notebook at a time)."""
-    return int(os.environ.get("EDS_SANDBOX_UID", job_uid(0)))
-
-def reap(uid: int) -> None:
+def reap(uid: int, layers: tuple[str, ...]) -> None:
     """Kill whatever still runs under a kernel's uid (a fork bomb's sleepers, a process left to race
-    the grader) and wait until it is gone. Only kernels with a uid of their own (the user layer):
-    without it, the pids layer ends what a kernel leaves when the kernel ends."""
-    if "user" not in available_layers():
+    the grader) and wait until it is gone. Only kernels with a uid of their own (the user layer among
+    `layers`): without it, the pids layer ends what a kernel leaves when the kernel ends."""
+    if "user" not in layers:
         return
     for _ in range(20):  # a fork bomb may still be forking while the first ones die
         procs = [p for p in psutil.process_iter(["uids", "status"])

@@ -4,9 +4,13 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .layers import available_layers
-from .processes import reap, sandbox_uid
+from .processes import reap
+
+if TYPE_CHECKING:
+    from .policy import Policy, SecretPaths
+
 
 def give(path: Path, uid: int) -> None:
     """Hand a working copy to a uid, readable by no other (other students' kernels included)."""
@@ -33,15 +37,15 @@ def _open_up(folder: Path) -> None:
                 os.chmod(name, stat.S_IRWXU, dir_fd=dirfd)
 
 
-def seal(folder: Path, kept: set[str]) -> None:
+def seal(folder: Path, kept: set[str], policy: Policy) -> None:
     """A kernel's working copy once the kernel is gone: back to root, and holding only what was
     there before the kernel (`kept`), as plain files and folders. Links, special files and hard links
     would take the grader's next write elsewhere; whatever else the kernel wrote would go on to the
     student's feedback folder (nbgrader's feedback copies every file beside the notebook: a 256 MB
     junk file, twice). What the kernel left running is killed first, and every step goes through
     folder descriptors (os.fwalk), so that no folder swapped for a link mid-way leads out."""
-    reap(sandbox_uid())
-    if "user" in available_layers():
+    reap(policy.uid, policy.layers)
+    if "user" in policy.layers:
         give(folder, 0)
     _open_up(folder)
     for dirpath, dirnames, filenames, dirfd in os.fwalk(folder, topdown=False):
@@ -56,19 +60,20 @@ def seal(folder: Path, kept: set[str]) -> None:
                 os.unlink(name, dir_fd=dirfd)
 
 
-def protect(folders: list[Path], files: list[Path], traversable: list[Path]) -> None:
+def protect(secrets: SecretPaths, layers: tuple[str, ...]) -> None:
     """Make the course's secrets unreadable to the sandbox uids, should a kernel ever reach them
-    (its view holds none of them): root-only folders and files. Missing folders are made first, so
-    that what grading writes into them later is covered too. `traversable` folders (the working
-    folder, autograded/) may be crossed to reach a working copy, but not listed."""
-    if "user" not in available_layers():
+    (its view holds none of them): root-only folders and files, where kernels have uids of their own
+    (the user layer among `layers`). Missing folders are made first, so that what grading writes
+    into them later is covered too; traversable ones may be crossed, not listed."""
+    if "user" not in layers:
         return
-    for path in traversable + folders:
+    files = list(secrets.files)
+    for path in secrets.traversable + secrets.folders:
         if path.exists() and not path.is_dir():   # a worktree's .git is a file naming the history
-            files = [*files, path]
+            files.append(path)
             continue
         path.mkdir(parents=True, exist_ok=True)
-        os.chmod(path, 0o711 if path in traversable else 0o700)
+        os.chmod(path, 0o711 if path in secrets.traversable else 0o700)
     for path in files:
         if path.exists():
             os.chmod(path, 0o600)
