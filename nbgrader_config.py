@@ -7,7 +7,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)  # so that nbgrader can load the autograder's preprocessors below
+if HERE not in sys.path:  # so that nbgrader can load the autograder's preprocessors below
+    sys.path.insert(0, HERE)
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -30,7 +31,7 @@ c.Execute.timeout = 120
 # reaps whatever it leaves behind.
 c.Execute.shutdown_kernel = "immediate"
 
-# The student's kernel runs in the sandbox (autograder/sandbox.py) and is probed for tampering
+# The student's kernel runs in the sandbox (autograder/sandbox/) and is probed for tampering
 # before each test cell (autograder/guard.py): nbgrader's Execute, replaced by a subclass of it.
 # Then the judge (autograder/judge.py), in this process, scores each test cell from what its hidden
 # part observed, against the reference run's observations (source/.expected/): nothing the kernel

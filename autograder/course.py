@@ -1,6 +1,7 @@
 """Where the course lives, and the nbgrader configuration that points at it."""
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,25 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 class CourseError(Exception):
     """A mistake in what the user asked for: reported in one line, exit status 2."""
+
+
+_LOADED: dict[Path, tuple[tuple[int, int], Config]] = {}
+
+
+def load_config(root: Path) -> Config:
+    """A course's nbgrader_config.py, executed once per process while the file is unchanged.
+
+    Every step of a run asks for the configuration; executing the file each time cost about fifteen
+    loads per run. The file's modification time and size are the key, so that a configuration written
+    since (a test's, an instructor's edit between two runs of a server) is read again. Each caller
+    gets a copy of its own to change.
+    """
+    path = root / "nbgrader_config.py"
+    info = path.stat()
+    stamp = (info.st_mtime_ns, info.st_size)
+    if _LOADED.get(path, (None,))[0] != stamp:
+        _LOADED[path] = (stamp, PyFileConfigLoader(path.name, path=str(root)).load_config())
+    return copy.deepcopy(_LOADED[path][1])
 
 
 @dataclass(frozen=True)
@@ -77,7 +97,7 @@ class Course:
 
     def config(self) -> Config:
         """nbgrader_config.py, with the working and release folders put where this Course says."""
-        cfg = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        cfg = load_config(self.root)
         cd = cfg.CourseDirectory
         cd.root = str(self.root)
         cd.release_directory = str(self.release_dir)

@@ -24,8 +24,8 @@ from . import mutants as mutant_files, notebooks as nbs
 from .checks import CHECKS
 from .course import Course, CourseError
 from .emitter import InstallsEmitter
-from .grading import kernel_environment
 from .observations import cell_observations
+from .sandbox.environment import KernelEnvironment
 
 FORMAT = 1
 
@@ -72,7 +72,7 @@ class ReferenceRun(InstallsEmitter, NotebookClient):
 def run(course: Course, nb: NotebookNode, folder: Path) -> NotebookNode:
     """Execute a trusted notebook as grading would (same kernel environment), in `folder`."""
     timeout = course.config().Execute.get("timeout", 120)
-    env = {**kernel_environment(course), "NBGRADER_EXECUTION": "autograde"}
+    env = {**KernelEnvironment.of(course.data_dir).settings, "NBGRADER_EXECUTION": "autograde"}
     with mock.patch.dict(os.environ, env):
         client = ReferenceRun(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                               resources={"metadata": {"path": str(folder)}})

@@ -15,9 +15,7 @@ import dataclasses
 import multiprocessing
 import os
 import resource
-import shutil
 import signal
-import subprocess
 import sys
 import time
 import traceback
@@ -30,9 +28,11 @@ import psutil
 from nbgrader.api import InvalidEntry, MissingEntry
 from sqlalchemy.exc import OperationalError
 
-from . import build, intake, records, sandbox
+from . import build, intake, records
+from .sandbox import layers, processes
 from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
+from .sandbox.policy import Policy
 from .records import FAILED, GRADED, REJECTED, Record
 from .shard import Shard, setup_lock
 
@@ -56,21 +56,6 @@ EXPLANATIONS = {
 def grading_course(course: Course) -> Course:
     """Grading keeps its own copy of the release in the working folder, never touching release/."""
     return dataclasses.replace(course, release=course.work / "release")
-
-
-def kernel_environment(course: Course) -> dict[str, str]:
-    """What every grading kernel inherits (GuardedExecute sets it around each run, on every path).
-
-    nbgrader scores any stderr output in a test cell as a failure, so library warnings are silenced
-    (a test that checks for a warning turns them on itself). One BLAS/torch thread per kernel unless
-    the grader set its own: kernels share the machine with each other (--jobs) and with whatever
-    else runs, and an OpenMP pool sized for every core spins waiting for cores it does not get
-    (measured: a 05-cnn training cell, 5 s alone with one or two threads, took 80 s with two
-    beside two busy processes, 5.7 s with one). Parallel grading comes from --jobs instead.
-    """
-    threads = {name: os.environ.get(name, "1") for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                                             "OPENBLAS_NUM_THREADS")}
-    return {"EDS_DATA_DIR": str(course.data_dir), "PYTHONWARNINGS": "ignore", "MPLBACKEND": "agg", **threads}
 
 
 def explain(summary: str) -> str:
@@ -105,13 +90,12 @@ def scores(course: Course, assignment: str, student: str) -> tuple[float, float]
         return float(submission.score), float(submission.max_score)
 
 
-def grade_one(course: Course, api, assignment: str, student: str, folder: Path) -> tuple[Record, str]:
+def grade_one(course: Course, api, assignment: str, student: str, folder: Path, policy: Policy) -> tuple[Record, str]:
     """Check, stage and autograde one submission; returns its record and nbgrader's log."""
     started = time.monotonic()
-    limits = sandbox.GradingLimits(config=course.config())
-    checked = intake.check(course, assignment, folder, limits.submission_bytes)
+    checked = intake.check(course, assignment, folder, policy.limits.submission_bytes)
     record = Record(student, assignment, GRADED, notes=checked.notes, timestamp=checked.timestamp,
-                    submission_sha256=checked.sha256, layers=sandbox.describe_layers(limits))
+                    submission_sha256=checked.sha256, layers=layers.describe_layers(policy))
     log = ""
     if not checked.ok:
         record.status, record.reason = REJECTED, checked.reason
@@ -128,19 +112,19 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path) 
     return record, log
 
 
-def _worker(course: Course, assignment: str, student: str, folder: Path, uid: int, conn) -> None:
-    """Runs in a forked process: one submission, its own process group, its own sandbox uid."""
+def _worker(course: Course, assignment: str, student: str, folder: Path, policy: Policy, conn) -> None:
+    """Runs in a forked process: one submission, its own process group, its own sandbox uid (in the
+    policy, which nbgrader hands to GuardedExecute)."""
     os.setpgrp()
-    os.environ["EDS_SANDBOX_UID"] = str(uid)
-    memory = sandbox.GradingLimits(config=course.config()).memory_bytes
+    memory = policy.limits.memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
-        conn.send(grade_one(course, api_for(course), assignment, student, folder))
+        conn.send(grade_one(course, api_for(course, policy), assignment, student, folder, policy))
     except BaseException as exc:  # the worker must report, whatever the notebook did to it
         conn.send((None, traceback.format_exc()))
 
 
-def _stop(proc, uid: int) -> None:
+def _stop(proc, policy: Policy) -> None:
     """Kill a worker, its kernel and anything the kernel started.
 
     The kernel has a session of its own (jupyter_client's), so the worker's process group does not
@@ -156,12 +140,12 @@ def _stop(proc, uid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.join()
-    sandbox.reap(uid)
+    processes.reap(policy.uid, policy.layers)
 
 
-def _failed(course: Course, assignment: str, student: str, reason: str, seconds: float) -> Record:
-    record = Record(student, assignment, FAILED, reason=reason, seconds=round(seconds, 2),
-                    layers=sandbox.describe_layers(sandbox.GradingLimits()))
+def _failed(course: Course, assignment: str, job: Job, reason: str, seconds: float) -> Record:
+    record = Record(job.student, assignment, FAILED, reason=reason, seconds=round(seconds, 2),
+                    layers=layers.describe_layers(job.policy))
     _zeroed(course, record)
     return record
 
@@ -173,7 +157,7 @@ class Job(NamedTuple):
     student: str
     folder: Path
     started: float
-    uid: int  # the sandbox uid of this submission's kernel
+    policy: Policy  # with the sandbox uid of this submission's kernel
 
 
 def _report(conn: Connection) -> tuple[Record | None, str] | None:
@@ -198,13 +182,13 @@ def _outcome(course: Course, assignment: str, job: Job, limit: int) -> tuple[Rec
         job.proc.join()
         record, log = report
         if record is None:
-            return _failed(course, assignment, job.student, GRADER_FAILED, elapsed), log
+            return _failed(course, assignment, job, GRADER_FAILED, elapsed), log
         return record, log
     if not alive:
-        return _failed(course, assignment, job.student, explain("MemoryError"), elapsed), ""
+        return _failed(course, assignment, job, explain("MemoryError"), elapsed), ""
     if elapsed > limit:
-        _stop(job.proc, job.uid)
-        return _failed(course, assignment, job.student,
+        _stop(job.proc, job.policy)
+        return _failed(course, assignment, job,
                        f"the notebook ran longer than {limit} s and was stopped", elapsed), ""
     return None
 
@@ -216,20 +200,19 @@ def database_gone(exc: Exception) -> bool:
         isinstance(exc, InvalidEntry) and isinstance(exc.__context__, OperationalError))
 
 
-def _settle(course: Course, assignment: str, job: Job, limits: sandbox.GradingLimits,
-            verbose: bool) -> Record | None:
+def _settle(course: Course, assignment: str, job: Job, verbose: bool) -> Record | None:
     """The record of a job that is over, saved with its log; None while it runs.
 
     Whatever fails here (the gradebook, the fingerprint, the disk) is this submission's failure
     alone: it gets a failed record and the batch goes on.
     """
     try:
-        outcome = _outcome(course, assignment, job, limits.notebook_seconds)
+        outcome = _outcome(course, assignment, job, job.policy.limits.notebook_seconds)
         if outcome is None:
             return None
         record, log = outcome
-        sandbox.reap(job.uid)
-        record.submission_sha256 = intake.fingerprint(job.folder, limits.submission_bytes)
+        processes.reap(job.policy.uid, job.policy.layers)
+        record.submission_sha256 = intake.fingerprint(job.folder, job.policy.limits.submission_bytes)
         records.save(course, record)
         records.write_log(course, record, log, verbose)
         return record
@@ -242,11 +225,10 @@ def _settle(course: Course, assignment: str, job: Job, limits: sandbox.GradingLi
 def _grader_failed(course: Course, assignment: str, job: Job, trace: str) -> Record:
     """A failed record for a job the grader failed on, kept as far as the fault lets it: a disk that
     refuses the record still leaves it in this run's results, and a re-run grades it again."""
-    uid = job.uid
+    policy = job.policy
     record = Record(job.student, assignment, FAILED, reason=GRADER_FAILED,
-                    seconds=round(time.monotonic() - job.started, 2),
-                    layers=sandbox.describe_layers(sandbox.GradingLimits()))
-    steps = [(_stop, job.proc, uid) if job.proc.exitcode is None else (sandbox.reap, uid),
+                    seconds=round(time.monotonic() - job.started, 2), layers=layers.describe_layers(policy))
+    steps = [(_stop, job.proc, policy) if job.proc.exitcode is None else (processes.reap, policy.uid, policy.layers),
              (_zeroed, course, record), (records.save, course, record),
              (records.write_log, course, record, trace, True)]
     for step, *args in steps:
@@ -266,23 +248,23 @@ def _zeroed(course: Course, record: Record) -> None:
     record.score, record.max_score = scores(course, record.assignment, record.student)
 
 
-def run_jobs(course: Course, assignment: str, todo: list[tuple[str, Path]], jobs: int,
+def run_jobs(course: Course, policy: Policy, assignment: str, todo: list[tuple[str, Path]], jobs: int,
              on_graded: OnGraded | None = None, verbose: bool = False) -> list[Record]:
     """Grade `todo` in up to `jobs` workers at once; every submission comes back as a record."""
     ctx = multiprocessing.get_context("fork")
-    limits = sandbox.GradingLimits(config=course.config())
     pending, running, done = list(todo), {}, []
     while pending or running:
         for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
             student, folder = pending.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            uid = sandbox.submission_uid()  # never another student's: what one leaves cannot wait for the next
-            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, uid, child))
+            # A uid never another student's: what one leaves cannot wait for the next.
+            own = policy.for_submission(processes.submission_uid())
+            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, own, child))
             proc.start()
             child.close()  # the worker holds the only writing end: its death reads as EOF
-            running[slot] = Job(proc, parent, student, folder, time.monotonic(), uid)
+            running[slot] = Job(proc, parent, student, folder, time.monotonic(), own)
         for slot, job in list(running.items()):
-            record = _settle(course, assignment, job, limits, verbose)
+            record = _settle(course, assignment, job, verbose)
             if record is None:
                 continue
             done.append(record)
@@ -303,41 +285,12 @@ def already_graded(course: Course, assignment: str, student: str, folder: Path, 
     return previous is not None and previous.submission_sha256 == intake.fingerprint(folder, max_bytes)
 
 
-def git_folders(root: Path) -> list[Path]:
-    """The course's history (solutions in every commit): .git, and, in a worktree where .git is a
-    file, the folders it points to."""
-    dot = root / ".git"
-    if not dot.exists():
-        return []
-    if not shutil.which("git"):
-        return [dot]
-    named = subprocess.run(["git", "-C", str(root), "rev-parse", "--absolute-git-dir", "--git-common-dir"],
-                           capture_output=True, text=True)
-    return [dot] + ([root / line for line in named.stdout.split("\n") if line] if named.returncode == 0 else [])
-
-
-def inboxes(submissions: Path) -> list[Path]:
-    """Where the submissions really are: the folder, and the targets of student folders that are links."""
-    return sorted({submissions.resolve()} | {p.resolve().parent for p in submissions.iterdir() if p.is_dir()})
-
-
-def prepare(course: Course, assignment: str, submissions: Path) -> Course:
-    """The gradebook knows the assignment and the secrets are locked."""
+def prepare(course: Course, assignment: str) -> Course:
+    """The gradebook knows the assignment (each kernel's start locks the secrets, guard.py)."""
     course = grading_course(course)
     with setup_lock(course):
         build.release(course, assignment)
-    lock_secrets(course, inboxes(submissions))
     return course
-
-
-def lock_secrets(course: Course, inboxes: list[Path]) -> None:
-    """What no kernel may read: the sources and solutions (hidden tests in both), the course's tests
-    and history, the gradebook, every submission and what grading made of it."""
-    work = course.work
-    secrets = [course.source_dir, course.solutions_dir, course.root / "tests", course.dir_of("submitted"),
-               course.dir_of("feedback"), work / "records", work / "logs", work / "release"]
-    sandbox.protect(secrets + git_folders(course.root), [work / "gradebook.db"],
-                    traversable=[work, course.dir_of("autograded")], inboxes=inboxes)
 
 
 def grade(course: Course, assignment: str, submissions: Path, force: bool = False, jobs: int = 1,
@@ -349,8 +302,9 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
         raise CourseError(f"no submissions folder {submissions}")
     if jobs < 1:
         raise CourseError("--jobs must be at least 1")
-    course = prepare(course, assignment, submissions)
-    max_bytes = sandbox.GradingLimits(config=course.config()).submission_bytes
+    course = prepare(course, assignment)
+    policy = Policy.of(course)  # once per run: every worker gets it, with a uid of its submission's own
+    max_bytes = policy.limits.submission_bytes
     todo, skipped = [], []
     for student in students_in(submissions):
         if shard and not shard.has(student):
@@ -363,7 +317,7 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
         else:
             todo.append((student, folder))
     try:
-        graded = run_jobs(course, assignment, todo, jobs, on_graded, verbose)
+        graded = run_jobs(course, policy, assignment, todo, jobs, on_graded, verbose)
     except (OperationalError, InvalidEntry) as exc:
         raise database_lost(exc) from exc
     return sorted(skipped + graded, key=lambda r: r.student)

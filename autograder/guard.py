@@ -14,22 +14,20 @@ which is why the kernel also runs in the sandbox, and why the README states that
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from unittest import mock
 
 from nbformat import NotebookNode
 from nbclient.util import run_sync
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
-from traitlets import Bool
+from traitlets import Bool, Instance
 
-from . import sandbox
 from .course import Course
 from .emitter import InstallsEmitter
-from .grading import kernel_environment, lock_secrets
 from .notebooks import is_test
-from .sandbox import SandboxKernelManager
+from .sandbox import workcopy
+from .sandbox.kernel import SandboxKernelManager
+from .sandbox.policy import Policy
 
 PROBE_SOURCE = (Path(__file__).parent / "kernel_probe.py").read_text()
 
@@ -44,6 +42,9 @@ class GuardedExecute(InstallsEmitter, Execute):
     before each test cell."""
 
     guard = Bool(True, help="probe the kernel for tampering before each test cell").tag(config=True)
+    policy = Instance(Policy, allow_none=True,
+                      help="the sandbox policy `grade` built for this submission; without it, the one of "
+                           "the course nbgrader was configured with").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxKernelManager
@@ -53,20 +54,25 @@ class GuardedExecute(InstallsEmitter, Execute):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
         writes the graded notebook into it (through a link the kernel left there, otherwise) and
         copies it to the feedback folder (with every file the kernel wrote, otherwise).
-        Started by nbgrader's own autograde, it first locks the course's secrets as `grade` does.
-        The kernel's environment (the data folder, one thread) is set for the run alone: under the
-        formgrader this process is the Jupyter server, whose other kernels are not ours to change."""
-        course = Course.of_nbgrader(CourseDirectory(config=self.config))
-        if sandbox.HIDDEN_ENV not in os.environ:  # nbgrader's own autograde (formgrader, CLI), not ours
-            lock_secrets(course, inboxes=[])
+        The course's secrets are locked first, whichever way it was started (`grade`, the
+        formgrader, nbgrader's CLI): nbgrader's own ways pass no policy, so the course's is built
+        here, from the same configuration."""
+        if self.policy is None:
+            self.policy = Policy.of(Course.of_nbgrader(CourseDirectory(config=self.config)))
+        workcopy.protect(self.policy.secrets, self.policy.layers)
         path = (resources or {}).get("metadata", {}).get("path")
-        before = sandbox.contents(Path(path)) if path else set()
+        before = workcopy.contents(Path(path)) if path else set()
         try:
-            with mock.patch.dict(os.environ, kernel_environment(course)):
-                return super().preprocess(nb, resources, km)
+            return super().preprocess(nb, resources, km)
         finally:
             if path:
-                sandbox.seal(Path(path), kept=before)
+                workcopy.seal(Path(path), kept=before, policy=self.policy)
+
+    def create_kernel_manager(self) -> SandboxKernelManager:
+        """nbclient's kernel manager, given this run's policy (its kernel does not start without)."""
+        km = super().create_kernel_manager()
+        km.policy = self.policy
+        return km
 
     async def async_start_new_kernel_client(self):
         """A kernel that dies while starting (rare, seen under heavy load) is started once more."""

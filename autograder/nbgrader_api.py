@@ -5,12 +5,16 @@ import logging
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
 from .course import Course
+
+if TYPE_CHECKING:
+    from .sandbox.policy import Policy
 
 
 def _prepare(course: Course) -> None:
@@ -21,9 +25,13 @@ def _prepare(course: Course) -> None:
     course.work.mkdir(parents=True, exist_ok=True)
 
 
-def api_for(course: Course) -> NbGraderAPI:
+def api_for(course: Course, policy: Policy | None = None) -> NbGraderAPI:
+    """nbgrader's API on `course`; its kernels get `policy` if given (`grade`: one uid per
+    submission), else GuardedExecute builds the course's own."""
     _prepare(course)
     cfg = course.config()
+    if policy is not None:
+        cfg.GuardedExecute.policy = policy
     api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
     api.log.setLevel(logging.WARNING)
     return api

@@ -30,6 +30,7 @@ import nbclient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from autograder import expected, grading, judge, notebooks as nbs  # noqa: E402
 from autograder.course import REPO, Course  # noqa: E402
+from autograder.sandbox.environment import KernelEnvironment  # noqa: E402
 
 import breakdown  # noqa: E402
 
@@ -137,7 +138,7 @@ def main() -> None:
     load = os.getloadavg()
     started_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     scratch = Path(tempfile.mkdtemp(prefix="eds-bench-"))
-    os.environ.update(grading.kernel_environment(Course(workdir=scratch)))  # the plain runs' kernels too
+    os.environ.update(KernelEnvironment.of(Course(workdir=scratch).data_dir).settings)  # the plain runs' kernels too
     if args.judge_only or args.breakdown_only:
         lines = judge_section(scratch) if args.judge_only else breakdown.section(course, args.breakdown, scratch)
         update_section(lines + [f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."])

@@ -17,6 +17,7 @@ from typing import Callable
 import nbformat
 
 from autograder import notebooks as nbs
+from autograder.course import REPO
 
 from toycourse import TOY
 
@@ -24,6 +25,7 @@ RIGHT_DOUBLE = "def double(x):\n    return 2 * np.asarray(x)\n"
 RIGHT_MEAN = "def mean_of(values):\n    return float(np.mean(values))\n"
 WRONG_BOTH = "def double(x):\n    return x\n\ndef mean_of(values):\n    return 0.0\n"
 REFERENCE = "aaa-reference"
+OUTSIDE_FILE = Path("/srv/staging/other.ipynb")  # world-readable, outside every course (made by the suite)
 PLANTED = ("planted.py", "planted-by-link")  # what the cases try to leave in the working folder
 SECRETS = ("user", "view")  # the layers that keep the grader's files from the kernel
 # The limits the suite grades with (appended to the course's nbgrader_config.py): short enough for
@@ -41,6 +43,7 @@ class Where:
     root: Path  # the course (source/ under it)
     work: Path  # the working folder (gradebook, submitted/)
     subs: Path  # the submissions folder as handed in
+    repo: Path = REPO  # the grader's own code (autograder/)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def answer(gid: str, source: str):
     def make(nb, where: Where):
         nb = nbformat.from_dict(nb)
         placed = source
-        for key in ("root", "work", "subs"):
+        for key in ("root", "work", "subs", "repo"):
             placed = placed.replace("{" + key + "}", str(getattr(where, key)))
         nbs.cells_by_id(nb)[gid].source = placed
         return nb
@@ -242,6 +245,24 @@ CASES = [
          "os.symlink('{work}/planted-by-link', '99-toy.ipynb')\n" + RIGHT_MEAN), "graded", 5),
     Case("write-tmp", mean_if_blocked("open('/tmp/eds-planted', 'w').write('x')\nraise OSError('tmp is private')"),
          "graded", 5, needs=("tmp",)),
+    # the kernel's view: only its Python, the course's data, its working copy, home and tmp (issue 22)
+    Case("write-into-the-venv", mean_if_blocked("import numpy, os\n"
+         "open(os.path.join(os.path.dirname(numpy.__file__), 'planted.py'), 'w').write('x')"), "graded", 5,
+         needs=SECRETS),
+    Case("write-into-the-grader-code", mean_if_blocked("open('{repo}/autograder/planted.py', 'w').write('x')"),
+         "graded", 5, needs=SECRETS),
+    Case("write-into-data", mean_if_blocked("import os\n"
+         "open(os.path.join(os.environ['EDS_DATA_DIR'], 'planted.csv'), 'w').write('x')"), "graded", 5,
+         needs=SECRETS),
+    Case("write-into-release", mean_if_blocked("open('{root}/release/planted.py', 'w').write('x')"), "graded", 5,
+         needs=SECRETS),
+    Case("walk-up-from-the-working-copy", mean_if_blocked("open('../../../gradebook.db', 'rb').read()"), "graded", 5,
+         needs=SECRETS),
+    Case("list-home", mean_if_blocked("import os\nos.listdir('/home')"), "graded", 5, needs=("view",)),
+    Case("read-outside-the-course", mean_if_blocked(f"open('{OUTSIDE_FILE}').read()"), "graded", 5,
+         needs=("view",)),
+    Case("reads-the-course-data", answer("answer_mean", "import os\nimport numpy as np\ndef mean_of(values):\n"
+         "    os.listdir(os.environ['EDS_DATA_DIR'])\n    return float(np.mean(values))\n"), "graded", 5),
     Case("huge-output", answer("answer_mean", "for _ in range(200):\n    print('x' * 100_000)\n" + RIGHT_MEAN),
          "graded", 5),
     Case("huge-file", mean_if_blocked("open('big.bin', 'wb').write(bytes(400 * 1024**2))"), "graded", 5,

@@ -3,24 +3,27 @@ batch goes on, and no other grade is touched (issue 3's threat model, on the toy
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import psutil
 import pytest
 from nbgrader.preprocessors import ClearHiddenTests
 
-from autograder import grading, notebooks as nbs, records, sandbox
+from autograder import grading, notebooks as nbs, records
+from autograder.sandbox import layers, processes, view
 from autograder.course import REPO, Course
 from autograder.nbgrader_api import gradebook_for
 
-from hostile import CASES, PLANTED, REFERENCE, TEST_LIMITS, Case, Where, answer, hand_in
+from hostile import CASES, OUTSIDE_FILE, PLANTED, REFERENCE, RIGHT_MEAN, TEST_LIMITS, Case, Where, answer, hand_in
 from toycourse import TOY, make_toy_course
 
 pytestmark = pytest.mark.xdist_group("hostile")  # one worker grades the class once
-LAYERS = sandbox.available_layers()
+LAYERS = layers.available_layers()
 RUNNABLE = [case for case in CASES if case.runs_with(LAYERS)]
 # Students with different scores: enough to show that the order of grading does not matter.
 SMALL_CLASS = [c for c in CASES if c.name in ("sys-exit", "tests-reordered", "patch-numpy", "corrupt-json")]
@@ -34,11 +37,28 @@ def build_class(course: Course, out: Path, cases: list[Case]) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory):
+def outside_file():
+    """A world-readable notebook outside every course, as another user's or a shared folder's."""
+    made = not OUTSIDE_FILE.exists()
+    try:
+        OUTSIDE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        OUTSIDE_FILE.write_text("{}")
+        OUTSIDE_FILE.chmod(0o644)
+    except OSError as exc:
+        print(f"{OUTSIDE_FILE} not made ({exc}): the read-outside-the-course case reads nothing")
+    yield OUTSIDE_FILE
+    if made:
+        OUTSIDE_FILE.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory, outside_file):
     root = tmp_path_factory.mktemp("hostile")
     course = make_toy_course(root)
     with (root / "nbgrader_config.py").open("a") as fh:
         fh.write(TEST_LIMITS)
+    (course.data_dir / "given.csv").parent.mkdir(exist_ok=True)
+    (course.data_dir / "given.csv").write_text("x\n1\n")
     build_class(course, root / "subs", RUNNABLE)
     rows = {r.student: r for r in grading.grade(course, TOY, root / "subs", jobs=2)}
     return course, rows
@@ -52,7 +72,7 @@ def test_the_suite_is_large_enough():
 def test_hostile_submission_gets_its_outcome(case, hostile_run):
     if case not in RUNNABLE:
         pytest.skip(f"needs one of the isolation layers {', '.join(case.needs)} "
-                    f"({', '.join(sandbox.missing_layers())} missing here)")
+                    f"({', '.join(layers.missing_layers(LAYERS))} missing here)")
     _, rows = hostile_run
     record = rows[case.name]
     assert (record.status, record.score) == (case.status, case.score), f"{record.seconds} s, {record.reason!r}"
@@ -69,6 +89,10 @@ def test_the_reference_submission_is_untouched(hostile_run):
 def test_nothing_was_planted_outside(hostile_run):
     course, _ = hostile_run
     assert not [name for name in PLANTED if (course.work / name).exists()]
+    import numpy
+    targets = [Path(numpy.__file__).parent / "planted.py", REPO / "autograder" / "planted.py",
+               course.data_dir / "planted.csv", course.root / "release" / "planted.py"]
+    assert not [str(path) for path in targets if path.exists()]
     if "tmp" in LAYERS:
         assert not Path("/tmp/eds-planted").exists()
 
@@ -108,9 +132,11 @@ def test_every_log_lists_the_isolation_layers(hostile_run):
     work = grading.grading_course(course)
     for student in rows:
         log = records.log_path(work, TOY, student).read_text()
-        for layer in sandbox.expected_layers():
+        for layer in layers.expected_layers():
             assert f"isolation {layer}: " in log or f"isolation MISSING {layer}: " in log, (student, layer)
-        assert ("MISSING" in log) == bool(sandbox.missing_layers())
+        assert ("MISSING" in log) == bool(layers.missing_layers(LAYERS))
+        if "view" in LAYERS:  # what the kernel's root holds, the course's data among it
+            assert str(course.data_dir) in log.split("isolation view: ")[1].splitlines()[0], student
 
 
 def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
@@ -145,7 +171,7 @@ def course_where_courses_live():
     try:  # removed also when the course cannot be built or the test is skipped
         os.chmod(folder, 0o755)
         course = make_toy_course(folder / "course")
-        if "user" in LAYERS and subprocess.run(["setpriv", f"--reuid={sandbox.sandbox_uid()}", "--clear-groups",
+        if "user" in LAYERS and subprocess.run(["setpriv", f"--reuid={processes.job_uid(0)}", "--clear-groups",
                                                 "test", "-r", str(course.source_dir)]).returncode:
             pytest.skip(f"other users cannot reach {folder} here: its modes alone would keep a kernel out")
         yield course
@@ -154,17 +180,96 @@ def course_where_courses_live():
 
 
 @pytest.mark.skipif(not NBGRADER_PATH[0].runs_with(LAYERS), reason=f"no layer hides the course's secrets here "
-                    f"({', '.join(sandbox.missing_layers())} missing)")
+                    f"({', '.join(layers.missing_layers(LAYERS))} missing)")
 def test_nbgraders_own_autograde_hides_the_secrets_too(course_where_courses_live):
     """A TA who presses the formgrader's Autograde runs nbgrader's path, not `grade`: the kernel is
     kept from the hidden tests and the gradebook all the same, and finds the course's data."""
     course = course_where_courses_live
     hand_in(NBGRADER_PATH, nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb"),
             Where(course.root, course.work, course.dir_of("submitted")), course.dir_of("submitted"))
-    set_by_grade = (sandbox.HIDDEN_ENV, "EDS_DATA_DIR", "OMP_NUM_THREADS")  # by this process, or by a shell
+    set_by_grade = ("EDS_DATA_DIR", "OMP_NUM_THREADS")  # by this process, or by a shell
     env = {k: v for k, v in os.environ.items() if k not in set_by_grade}
     subprocess.run([sys.executable, "-m", "nbgrader", "autograde", TOY], cwd=course.root, check=True,
                    capture_output=True, env={**env, "PYTHONPATH": str(REPO)})
     with gradebook_for(course) as gb:
         scores = {case.name: gb.find_submission(TOY, case.name).score for case in NBGRADER_PATH}
     assert scores == {case.name: case.score for case in NBGRADER_PATH}
+
+
+# A process that leaves its thread-group leader a zombie while a thread of it runs on, then waits for
+# the next student's kernel to read or kill it.
+EXIT_LEADER_ONLY = {"x86_64": 60, "aarch64": 93}.get(os.uname().machine)   # SYS_exit, not exit_group
+LINGERER = Case("zombie-leader-lingers", answer("answer_mean", (
+    "import ctypes, os, signal, threading, time\n"
+    "if os.fork() == 0:\n"
+    "    os.setsid()\n"
+    "    def prey():\n"
+    "        while True:\n"
+    "            for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+    "                try:\n"
+    "                    if os.stat(f'/proc/{pid}').st_uid != os.getuid():\n"
+    "                        os.kill(int(pid), signal.SIGKILL)\n"
+    "                except OSError:\n"
+    "                    pass\n"
+    "            time.sleep(0.05)\n"
+    "    threading.Thread(target=prey).start()\n"
+    f"    ctypes.CDLL(None).syscall({EXIT_LEADER_ONLY}, 0)\n") + RIGHT_MEAN), "graded", 5)
+NEXT = "zzz-next-student"
+
+
+def left_by(uids: set[int]) -> list[int]:
+    """Processes, zombie leaders with a live thread included, still running under one of `uids`."""
+    return [proc.pid for proc in psutil.process_iter(["uids", "status"])
+            if proc.info["uids"] and proc.info["uids"].real in uids and processes.lingering(proc)]
+
+
+@pytest.mark.skipif("user" not in LAYERS or EXIT_LEADER_ONLY is None,
+                    reason="kernels have no uid of their own here (not root), or no known exit syscall")
+def test_a_zombie_leaders_thread_neither_outlives_grading_nor_reaches_the_next_student(tmp_path, monkeypatch):
+    """The next student, graded after it in the same run, gets full marks; nothing of the first
+    student's uid remains once grade returns."""
+    drawn: list[int] = []
+    draw = processes.submission_uid
+    monkeypatch.setattr(processes, "submission_uid", lambda: drawn.append(draw()) or drawn[-1])
+    course = make_toy_course(tmp_path / "course")
+    solution = nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb")
+    hand_in([LINGERER], solution, Where(course.root, course.work, tmp_path / "subs"), tmp_path / "subs")
+    nbs.write(solution, tmp_path / "subs" / NEXT / TOY / f"{TOY}.ipynb")
+    rows = {r.student: r for r in grading.grade(course, TOY, tmp_path / "subs", jobs=1)}
+    assert (rows[LINGERER.name].status, rows[LINGERER.name].score) == ("graded", 5), rows[LINGERER.name].reason
+    assert (rows[NEXT].status, rows[NEXT].score) == ("graded", 5), rows[NEXT].reason
+    assert len(drawn) == 2 and not left_by(set(drawn))
+
+
+@pytest.fixture
+def nobodys_home():
+    """A kernel home as the non-root path makes it (in /tmp, which any user may cross), owned by nobody."""
+    home = Path(tempfile.mkdtemp(prefix="eds-kernel-"))
+    try:
+        os.chown(home, pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
+        yield home
+    finally:
+        shutil.rmtree(home)
+
+
+def test_the_view_holds_only_what_the_kernel_needs_without_root(nobodys_home, monkeypatch, outside_file):
+    """The non-root path (unprivileged user namespaces, as in the grading image), run by a user
+    this machine has: what is outside its view is not there, what is inside is read-only but for
+    its home and tmp. The kernel's Python is left out (it may sit where that user cannot reach):
+    the shell and coreutils of /usr do the looking."""
+    if os.geteuid() != 0 or not shutil.which("runuser"):
+        pytest.skip("needs root to run the check as another user (runuser)")
+    nobody = pwd.getpwnam("nobody")
+    if subprocess.run(["runuser", "-u", "nobody", "--", "unshare", "--user", "--map-root-user", "true"],
+                      capture_output=True).returncode:
+        pytest.skip("no unprivileged user namespaces for other users here")
+    home = nobodys_home
+    monkeypatch.setattr(os, "getuid", lambda: nobody.pw_uid)
+    monkeypatch.setattr(os, "getgid", lambda: nobody.pw_gid)
+    built = view.View(readonly=(), writable=(str(home),), home=str(home), workdir=str(home))
+    checks = (f"! ls /home; ! cat {outside_file}; ! ls {REPO}; ! touch /usr/planted; ! touch /planted; "
+              f"touch {home}/written && touch /tmp/written && ls /proc/1 >/dev/null && id -u")
+    run = subprocess.run(["runuser", "-u", "nobody", "--", *built.command(["sh", "-c", checks], pids=True, limits=[],
+                                                                         as_root=False)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-1] == str(nobody.pw_uid) and (home / "written").exists()

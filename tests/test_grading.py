@@ -1,6 +1,7 @@
 """The grading path on bad input, on a two-part toy course (fast): nothing lost, every case explained."""
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import signal
@@ -14,10 +15,14 @@ import psutil
 import pytest
 from nbgrader.apps import NbGraderAPI
 
-from autograder import feedback, grading, intake, records, sandbox, view
+from autograder import feedback, grading, intake, records
 from autograder import notebooks as nbs
 from autograder.course import Course
-from autograder.sandbox import contents, hidden_by_private_tmp, seal
+from autograder.guard import GuardedExecute
+from autograder.nbgrader_api import api_for
+from autograder.sandbox import kernel, layers, processes, view
+from autograder.sandbox.policy import Policy
+from autograder.sandbox.workcopy import contents, seal
 
 from conftest import autograder
 from toycourse import TOY, make_toy_course, toy_class
@@ -122,6 +127,22 @@ def test_a_worker_that_reports_while_the_grader_looks_away_is_graded(three_solut
     assert [(r.status, r.score) for r in rows] == [("graded", 5)] * 3, rows
 
 
+def test_a_run_loads_the_configuration_once_and_leaves_sys_path_alone(three_solutions):
+    """Every step used to execute nbgrader_config.py again (about fifteen times a run), and each
+    execution put the course folder in front of sys.path once more. The file counts its own
+    executions, in the grader and in every worker (written after the file, so it is read afresh)."""
+    course, subs = three_solutions
+    loads = subs.parent / "loads"
+    with (course.root / "nbgrader_config.py").open("a") as fh:
+        fh.write(f"\nopen({str(loads)!r}, 'a').write('loaded\\n')\n")
+    course.config()
+    path = list(sys.path)
+    rows = grading.grade(course, TOY, subs, jobs=2)
+    assert [(r.status, r.score) for r in rows] == [("graded", 5)] * 3, rows
+    assert loads.read_text().splitlines() == ["loaded"]
+    assert sys.path == path
+
+
 # Each step of one submission's path, in the worker or in the grader, with where to find its student.
 STEPS = {"check": (intake, "check", 2), "stage": (intake, "stage", 2), "autograde": (NbGraderAPI, "autograde", 2),
          "scores": (grading, "scores", 2), "fingerprint": (intake, "fingerprint", 0),
@@ -162,44 +183,38 @@ def test_unknown_assignment_is_a_one_line_error():
     assert result.stderr.strip().count("\n") == 0 and "unknown assignment '42-nope'" in result.stderr
 
 
-def test_a_private_tmp_is_not_used_when_it_would_hide_the_kernels_python(tmp_path):
-    """A clone or a venv under /tmp: the kernel must still find its Python, so the tmp layer goes."""
-    assert hidden_by_private_tmp(["/usr", "/tmp/clone/.venv"]) == "/tmp/clone/.venv"
-    assert hidden_by_private_tmp(["/dev/shm"]) == "/dev/shm"
-    assert hidden_by_private_tmp(["/usr", "/tmpfoo", "/opt/venv"]) is None
-    (tmp_path / "link").symlink_to("/var/tmp")
-    assert hidden_by_private_tmp([str(tmp_path / "link")]) == str(tmp_path / "link")
-
-
 def test_kernels_get_one_thread_each_unless_the_grader_chose(monkeypatch):
     """Several kernels with a pool of threads each spin on shared cores; a grader's choice stands."""
     monkeypatch.setenv("MKL_NUM_THREADS", "4")
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    env = grading.kernel_environment(Course())
+    env = Policy.of(Course()).environment.for_kernel(os.environ, Path("/home/kernel"))
     assert (env["OMP_NUM_THREADS"], env["OPENBLAS_NUM_THREADS"], env["MKL_NUM_THREADS"]) == ("1", "1", "4")
 
 
-def test_the_kernels_view_masks_each_secret_once(tmp_path):
-    """Outermost folders only, nothing a private /tmp already empties, never the kernel's own Python."""
-    for name in ("var/autograded/ada", "source", "venv/bin"):
-        (tmp_path / name).mkdir(parents=True)
-    (tmp_path / "var" / "gradebook.db").touch()
-    paths = [str(tmp_path / p) for p in ("var/autograded/ada", "var", "var/gradebook.db", "source", "gone", "venv")]
-    kernel = [str(tmp_path / "venv" / "bin")]
-    assert view.hidden_paths(paths, (), kernel) == [str(tmp_path / "var"), str(tmp_path / "source")]
-    assert view.hidden_paths(paths, (str(tmp_path),), kernel) == []  # all of it under a private /tmp
+def test_a_submissions_uid_reaches_its_kernel_as_a_value(tmp_path):
+    """`grade` hands each worker the run's policy with a uid of the submission's own; nbgrader's
+    config carries it to GuardedExecute, which gives it to the kernel manager. A kernel manager
+    without a policy starts no kernel."""
+    course = Course(workdir=tmp_path)
+    policy = Policy.of(course).for_submission(processes.submission_uid())
+    execute = GuardedExecute(config=api_for(course, policy).config)
+    assert execute.policy == policy
+    command = kernel.wrap(["python"], policy, view.View((), (), str(tmp_path), None))
+    assert ("user" not in policy.layers) or f"--reuid={policy.uid}" in command
+    with pytest.raises(RuntimeError, match="without its policy"):
+        asyncio.run(kernel.SandboxKernelManager()._async_pre_start_kernel())
 
 
 def test_the_view_script_is_valid_shell_whatever_the_paths(tmp_path):
     """Spaces, quotes and newlines in a course's paths stay inside their words."""
     odd = tmp_path / "it's a \"course\"\nhere"
-    (odd / "source").mkdir(parents=True)
-    (odd / "gradebook.db").touch()
-    script = view.script([str(odd / "source"), str(odd / "gradebook.db")], [str(odd / "work copy")],
-                         private_tmp=True, then='exec "$@"')
+    (odd / "data").mkdir(parents=True)
+    built = view.View(readonly=(str(odd / "data"),), writable=(str(odd / "work copy"),), home=str(odd),
+                      workdir=str(odd / "work copy"))
+    script = built.script(pids=True, then='exec "$@"')
     assert subprocess.run(["sh", "-n", "-c", script]).returncode == 0
-    assert shlex.quote(str(odd / "source")) in script
+    assert shlex.quote(str(odd / "data")) in script
 
 
 def test_a_sealed_working_copy_holds_what_it_held_before_the_kernel(tmp_path):
@@ -222,21 +237,20 @@ def test_a_sealed_working_copy_holds_what_it_held_before_the_kernel(tmp_path):
     (tmp_path / "secrets" / "hidden.py").write_text("the grader's")
     (copy / "runs" / "into-secrets").symlink_to(tmp_path / "secrets")
     (copy / "locked").mkdir(mode=0)
-    seal(copy, kept)
+    seal(copy, kept, Policy.of(Course()))
     assert contents(copy) == {"data", "data/given.csv"}
     assert (tmp_path / "gradebook.db").read_text() == (tmp_path / "secrets" / "hidden.py").read_text() == "the grader's"
 
 
-@pytest.mark.skipif("user" not in sandbox.available_layers(), reason="kernels have no uid of their own here (not root)")
-def test_sealing_first_kills_what_the_kernel_left_running(tmp_path, monkeypatch):
+@pytest.mark.skipif("user" not in layers.available_layers(), reason="kernels have no uid of their own here (not root)")
+def test_sealing_first_kills_what_the_kernel_left_running(tmp_path):
     """A process the kernel left behind could swap a folder for a link while the grader clears it."""
-    uid = sandbox.job_uid(7)
-    monkeypatch.setenv("EDS_SANDBOX_UID", str(uid))
+    uid = processes.job_uid(7)
     left = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "60"])
     try:
         while psutil.Process(left.pid).uids().effective != uid:
             time.sleep(0.01)
-        seal(tmp_path, kept=set())
+        seal(tmp_path, kept=set(), policy=Policy.of(Course()).for_submission(uid))
         assert not psutil.pid_exists(left.pid)  # killed, and reaped by the grader's wait
     finally:
         left.kill()
@@ -245,12 +259,12 @@ def test_sealing_first_kills_what_the_kernel_left_running(tmp_path, monkeypatch)
 EXIT_LEADER_ONLY = {"x86_64": 60, "aarch64": 93}.get(os.uname().machine)   # SYS_exit, not exit_group
 
 
-@pytest.mark.skipif("user" not in sandbox.available_layers() or EXIT_LEADER_ONLY is None,
+@pytest.mark.skipif("user" not in layers.available_layers() or EXIT_LEADER_ONLY is None,
                     reason="kernels have no uid of their own here (not root), or no known exit syscall")
 def test_reap_ends_threads_whose_leader_left():
     """A process whose main thread exits alone reads as a zombie while its other threads run on:
     they once outlived the kernel's cleanup and read the next students' notebooks."""
-    uid = sandbox.submission_uid()
+    uid = processes.submission_uid()
     script = ("import ctypes, threading, time\nthreading.Thread(target=time.sleep, args=(120,)).start()\n"
               f"ctypes.CDLL(None).syscall({EXIT_LEADER_ONLY}, 0)\n")
     left = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", sys.executable, "-c", script])
@@ -260,9 +274,9 @@ def test_reap_ends_threads_whose_leader_left():
                    and len(os.listdir(f"/proc/{left.pid}/task")) > 1):
             assert time.monotonic() < deadline, "the leader never left its threads behind"
             time.sleep(0.05)
-        sandbox.reap(uid)
+        processes.reap(uid, layers.available_layers())
         alive = [t for t in (os.listdir(f"/proc/{left.pid}/task") if os.path.exists(f"/proc/{left.pid}") else [])
-                 if sandbox._task_state(left.pid, t) not in ("Z", "X", "")]
+                 if processes._task_state(left.pid, t) not in ("Z", "X", "")]
         assert not alive, "the threads that were left still run"
     finally:
         left.kill()
@@ -270,5 +284,5 @@ def test_reap_ends_threads_whose_leader_left():
 
 
 def test_every_submission_gets_a_uid_of_its_own():
-    uids = {sandbox.submission_uid() for _ in range(1000)}
-    assert len(uids) == 1000 and min(uids) > sandbox.job_uid(15) and max(uids) < 2**31
+    uids = {processes.submission_uid() for _ in range(1000)}
+    assert len(uids) == 1000 and min(uids) > processes.job_uid(15) and max(uids) < 2**31

@@ -10,7 +10,8 @@ import sys
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder import expected, feedback, grading, notebooks as nbs, sandbox
+from autograder import expected, feedback, grading, notebooks as nbs
+from autograder.sandbox import layers
 from autograder.course import REPO
 from autograder.nbgrader_api import api_for, gradebook_for
 
@@ -19,7 +20,7 @@ from judge_attacks import ATTACKS
 from toycourse import TOY, make_toy_course
 
 pytestmark = pytest.mark.xdist_group("judge-attacks")  # one worker grades the class once
-LAYERS = sandbox.available_layers()
+LAYERS = layers.available_layers()
 RUNNABLE = [case for case in ATTACKS if case.runs_with(LAYERS)]
 HIDDEN = {'observe_call("double_array", double, np.arange(5))', 'observe_call("mean", mean_of, [1.0, 2.0, 6.0])'}
 
@@ -120,9 +121,8 @@ def test_every_way_of_grading_gives_the_same_scores(tmp_path):
             for student in sorted(p.name for p in inbox.iterdir()):
                 assert api.autograde(TOY, student, create=True)["success"]
         else:
-            env = {k: v for k, v in os.environ.items() if k != sandbox.HIDDEN_ENV}
             subprocess.run([sys.executable, "-m", "nbgrader", "autograde", TOY, "--create"], cwd=course.root,
-                           check=True, capture_output=True, env={**env, "PYTHONPATH": str(REPO)})
+                           check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
         scores.append(cell_scores(course))
     assert scores[0] == scores[1] == scores[2]
     assert scores[0][(REFERENCE, "test_mean")] == 2 and scores[0][("replace-run-code", "test_mean")] == 0

@@ -27,7 +27,7 @@ import pytest
 
 from autograder import cli, demo, shard as shards
 from autograder.course import REPO, Course
-from autograder.sandbox import GradingLimits
+from autograder.sandbox.policy import GradingLimits
 from autograder.slurm import jobs, resources
 
 from gradebook_view import record_table, snapshot
@@ -234,7 +234,7 @@ def test_sharded_run_on_slurm_equals_one_machine(sharded, one_machine, cluster, 
 
 def test_each_task_asks_for_what_the_grading_limits_need(sharded, cluster):
     _, run, _, _ = sharded
-    need = resources.shard_task(GradingLimits(config=Course().config()), jobs=1, students=2)
+    need = resources.shard_task(GradingLimits.from_config(Course().config()), jobs=1, students=2)
     job = subprocess.run(["scontrol", "show", "job", run.tasks[0]], env=cluster, capture_output=True,
                          text=True).stdout
     amount, unit = re.search(r"MinMemoryNode=(\d+)([MGT])", job).groups()

@@ -26,7 +26,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.exc import SAWarning
 
-from autograder import export, feedback, grading, sandbox
+from autograder import export, feedback, grading
+from autograder.sandbox.layers import describe_layers
+from autograder.sandbox.policy import Policy
 from autograder.course import Course, CourseError
 
 
@@ -62,7 +64,7 @@ def write_grades(course: Course, assignments: list[str], out: Path) -> pd.DataFr
 def grade_all(submissions: Path, out: Path, jobs: int = 1) -> pd.DataFrame:
     """Grade every assignment found under `submissions` into `out`; returns the grades table."""
     course = Course(workdir=out)
-    print("\n".join(sandbox.describe_layers(sandbox.GradingLimits(config=course.config()))), file=sys.stderr)
+    print("\n".join(describe_layers(Policy.of(course))), file=sys.stderr)
     assignments = assignments_in(course, submissions)
     if not assignments:
         raise CourseError(f"no submission of a known assignment under {submissions}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import grading, shard as shards
 from ..course import Course, CourseError
-from ..sandbox import GradingLimits
+from ..sandbox.policy import GradingLimits
 from . import resources
 
 HERE = Path(__file__).resolve().parent
@@ -79,7 +79,7 @@ def largest_shard(submissions: Path, count: int) -> int:
 
 def grade_options(course: Course, run: Run, indices: list[int]) -> list[str]:
     """The array of `indices`, sized from the grading limits for the largest shard."""
-    limits = GradingLimits(config=course.config())
+    limits = GradingLimits.from_config(course.config())
     size = resources.shard_task(limits, run.jobs, largest_shard(Path(run.submissions), run.shards))
     return [f"--array={','.join(map(str, indices))}", *size.options(), f"--chdir={course.root}",
             f"--output={folder(course, run.assignment)}/slurm-%A_%a.out"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..sandbox import GradingLimits
+from ..sandbox.policy import GradingLimits
 
 MIB = 1024**2
 GRADER_MIB = 1024     # the grader process (nbgrader, the gradebook) next to its kernels

@@ -1,0 +1,140 @@
+"""The kernel's own root: a minimal view of the machine, as a container would give it.
+
+Masking what we know to be secret leaves out what we did not think of (another user's home, a
+world-readable file in /srv, the grader's venv, writable by the grader's uid). So the kernel gets a
+root of its own instead, built in its mount namespace on an empty tmpfs:
+
+- read-only: /usr (and /bin, /lib, /sbin, the links into it), a few files of /etc (the loader's
+  cache, passwd, hosts, time zone), the kernel's Python (its venv and the Python under it) and the
+  course's data/;
+- writable: its working copy, its home (connection file, sockets) and private /tmp, /var/tmp,
+  /dev/shm;
+- /dev with null, zero, full, random, urandom and tty alone; a /proc of its own pid namespace
+  (the machine's /proc when none can be mounted).
+
+Then pivot_root into it, the old root detached: the course's sources, the gradebook, the other
+submissions and the rest of the machine are not hidden, they are not there, and nothing the kernel
+can write outlives it but its working copy (sealed afterwards). As root the script runs in a mount
+namespace before setpriv drops the uid (kernel.py); without root, inside unprivileged user
+namespaces (`command`): a first one whose root builds the view, then a nested one that locks those
+mounts (they cannot be unmounted or made writable from it) and leaves the kernel no capability.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+SYSTEM_TOP = ("/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/usr")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "passwd", "group", "nsswitch.conf", "hosts", "host.conf",
+             "resolv.conf", "services", "protocols", "localtime", "timezone", "mime.types")
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+PRIVATE_TMP = (("/tmp", "256m"), ("/var/tmp", "64m"), ("/dev/shm", "64m"))
+STAGE = ".view"  # in the kernel's home: where the new root is built, an empty folder to the kernel
+
+
+def inside(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or below it (by name: both already resolved)."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def kernel_files(data_dir: Path | None) -> list[str]:
+    """What the kernel reads besides the system: its Python (the venv as named, and the Python it
+    was made from) and the course's data, those that exist."""
+    paths = [sys.prefix, sys.base_prefix] + ([str(data_dir)] if data_dir else [])
+    return list(dict.fromkeys(os.path.abspath(p) for p in paths if os.path.exists(p)))
+
+
+def describe(readonly: list[str]) -> str:
+    """What the view holds, for the grading log."""
+    system = [p for p in SYSTEM_TOP if os.path.isdir(p) and not os.path.islink(p)]
+    return (f"own root holding only {', '.join(system)}, /etc/{{{','.join(_etc_files())}}}, "
+            f"{', '.join(readonly)} (read-only); its working copy, its home, private "
+            f"{', '.join(p for p, _ in PRIVATE_TMP)} (writable); /dev/{{{','.join(DEVICES)}}}; "
+            "its own /proc")
+
+
+def _etc_files() -> list[str]:
+    return [name for name in ETC_FILES if os.path.exists(f"/etc/{name}")]
+
+
+@dataclass(frozen=True)
+class View:
+    """The contents of one kernel's root; `home` holds the folder the root is built in."""
+    readonly: tuple[str, ...]
+    writable: tuple[str, ...]
+    home: str
+    workdir: str | None
+
+    def script(self, pids: bool, then: str) -> str:
+        """Shell run as root of a new mount namespace: build the root, enter it, then run `then`
+        (which runs "$@")."""
+        root = os.path.join(self.home, STAGE)
+        q = shlex.quote
+        r = lambda path: q(root + path)  # noqa: E731 (a path inside the new root)
+        lines = ["set -e", f"mkdir -p {q(root)}", f"mount -t tmpfs -o size=4m,mode=755 tmpfs {q(root)}",
+                 f"mkdir -p {r('/etc')} {r('/dev')} {r('/proc')} {r('/var')} {r('/run')}"]
+        for top in SYSTEM_TOP:
+            if os.path.islink(top):
+                lines.append(f"ln -s {q(os.readlink(top))} {r(top)}")
+            elif os.path.isdir(top):
+                lines += [f"mkdir -p {r(top)}"] + _bind(top, root + top, readonly=True)
+        for name in _etc_files():
+            lines += [f": > {r('/etc/' + name)}"] + _bind(f"/etc/{name}", f"{root}/etc/{name}", readonly=True)
+        for name in DEVICES:
+            if os.path.exists(f"/dev/{name}"):
+                lines += [f": > {r('/dev/' + name)}", f"mount --bind /dev/{name} {r('/dev/' + name)}"]
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+            lines.append(f"ln -s {target} {r('/dev/' + name)}")
+        for path, size in PRIVATE_TMP:
+            lines += [f"mkdir -p {r(path)}", f"mount -t tmpfs -o size={size},mode=1777 tmpfs {r(path)}"]
+        lines.append(f"mount -t proc proc {r('/proc')}" if pids else f"mount --rbind /proc {r('/proc')}")
+        binds = [(p, True) for p in self.readonly] + [(p, False) for p in self.writable]
+        for path, readonly in sorted(binds, key=lambda b: b[0].count("/")):  # outer folders first
+            lines += _place(path, root, readonly)
+        workdir = q(self.workdir) if self.workdir else "/"
+        lines += [f"mkdir {r('/.old')}", f"cd {q(root)}", "pivot_root . .old", "umount -l /.old",
+                  "rmdir /.old", "mount -o remount,bind,ro /", f"cd {workdir}", then]
+        return "\n".join(lines)
+
+    def command(self, cmd: list[str], pids: bool, limits: list[str], as_root: bool) -> list[str]:
+        """`cmd` in this view, inside its own network and mount namespaces (and process namespace
+        with `pids`); without root, inside user namespaces too.
+
+        The `limits` (a prlimit command) are set inside the namespaces: the kernel counts its
+        processes against every user namespace above it with the limit each was created with, so a
+        process cap set outside would be shared by the grader and every other kernel of its uid.
+        """
+        outer = ["unshare"] + ([] if as_root else ["--user", "--map-root-user"]) + ["--net", "--ipc", "--mount"]
+        if pids:
+            outer += ["--pid", "--fork", "--kill-child"]
+        inner = limits + ([] if as_root else ["unshare", "--user", f"--map-user={os.getuid()}",
+                                              f"--map-group={os.getgid()}", "--mount", "--"])
+        then = f'exec {shlex.join(inner)} "$@"' if inner else 'exec "$@"'
+        return outer + ["--", "sh", "-c", self.script(pids, then), "view"] + cmd
+
+
+def _bind(source: str, target: str, readonly: bool) -> list[str]:
+    """Bind `source` on `target`; read-only ones also nosuid and nodev (allowed wherever the
+    source's own flags are locked, as in a user namespace)."""
+    lines = [f"mount --bind {shlex.quote(source)} {shlex.quote(target)}"]
+    if readonly:
+        lines.append(f"mount -o remount,bind,ro,nosuid,nodev {shlex.quote(target)}")
+    return lines
+
+
+def _place(path: str, root: str, readonly: bool) -> list[str]:
+    """`path` at its own name in the new root: its real folder bound there, and the name a link
+    to it where the name goes through one (a venv reached through a symbolic link)."""
+    real = os.path.realpath(path)
+    lines = []
+    for name in dict.fromkeys([real, path]):
+        if name != real:
+            lines += [f"mkdir -p {shlex.quote(root + os.path.dirname(name))}",
+                      f"ln -s {shlex.quote(real)} {shlex.quote(root + name)}"]
+        elif not any(inside(real, top) for top in SYSTEM_TOP if not os.path.islink(top)):
+            lines += [f"mkdir -p {shlex.quote(root + real)}"] + _bind(real, root + real, readonly)
+    return lines
