@@ -13,6 +13,10 @@ KEPT = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
 THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+def matplotlib_dir(home: Path) -> Path:
+    return home / ".matplotlib"
+
+
 @dataclass(frozen=True)
 class KernelEnvironment:
     """What every grading kernel gets: `kept` names from the grader's environment, `given` values.
@@ -45,5 +49,5 @@ class KernelEnvironment:
         """The whole environment of one kernel: what it keeps of `grader`'s, what every kernel is
         given, and its own home (IPython's and matplotlib's folders in it, no user site-packages)."""
         return {**{name: grader[name] for name in self.kept if name in grader}, **self.settings,
-                "HOME": str(home), "MPLCONFIGDIR": str(home / ".matplotlib"),
+                "HOME": str(home), "MPLCONFIGDIR": str(matplotlib_dir(home)),
                 "IPYTHONDIR": str(home / ".ipython"), "PYTHONNOUSERSITE": "1"}

@@ -10,7 +10,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Instance, Unicode
 
-from . import view
+from . import fontcache, view
+from .environment import matplotlib_dir
 from .layers import KERNEL_HOME_PREFIX
 from .policy import Policy
 from .workcopy import give
@@ -62,6 +63,7 @@ class SandboxKernelManager(AsyncKernelManager):
             if kw.get("cwd"):
                 give(Path(kw["cwd"]), uid)
         kw["env"] = policy.environment.for_kernel(kw.get("env", os.environ), home)
+        fontcache.seed(matplotlib_dir(home), uid if "user" in policy.layers else None)
         kernel_view = view.View(readonly=tuple(view.kernel_files(policy.data_dir)),
                                 writable=tuple(str(p) for p in (kw.get("cwd"), home) if p), home=str(home),
                                 workdir=kw.get("cwd"))
