@@ -28,7 +28,7 @@ import psutil
 from nbgrader.api import InvalidEntry, MissingEntry
 from sqlalchemy.exc import OperationalError
 
-from . import build, intake, records
+from . import build, guard, intake, records
 from .sandbox import layers, processes
 from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
@@ -106,6 +106,7 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path, 
         log = result.get("log", "") + result.get("error", "")
         if not result["success"]:
             record.status, record.reason = FAILED, explain(failure_summary(result))
+            record.stopped = guard.take_stop()
             zero_autograded(course, assignment, student)
     record.score, record.max_score = scores(course, assignment, student)
     record.seconds = round(time.monotonic() - started, 2)

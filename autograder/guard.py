@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbformat import NotebookNode
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
@@ -24,12 +25,25 @@ from traitlets import Bool, Instance
 
 from .course import Course
 from .emitter import InstallsEmitter
-from .notebooks import is_test
+from .notebooks import is_test, output_text
+from .parts import cell_labels
 from .sandbox import workcopy
 from .sandbox.kernel import SandboxKernelManager
 from .sandbox.policy import Policy
 
 PROBE_SOURCE = (Path(__file__).parent / "kernel_probe.py").read_text()
+SHOWN = 2000   # characters of a dead cell's source and last output kept for its student's page
+
+# The cell that was running when the kernel died or ran out of time. A grading worker is a process
+# of its own for one submission, so what it leaves here is that submission's (take_stop).
+_stop: dict | None = None
+
+
+def take_stop() -> dict | None:
+    """Where this process's last run stopped, once: its cell's number, part, source and last output."""
+    global _stop
+    stop, _stop = _stop, None
+    return stop
 
 
 def probe_expression(function: str, argument) -> str:
@@ -99,6 +113,18 @@ class GuardedExecute(InstallsEmitter, Execute):
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count=None,
                                  store_history: bool = True) -> NotebookNode:
+        """A cell run as nbgrader runs it, the probe first for a test cell; a cell the kernel dies in
+        or runs out of time in is remembered for its student's page (take_stop)."""
+        global _stop
+        try:
+            return await self._guarded(cell, cell_index, execution_count, store_history)
+        except (DeadKernelError, CellTimeoutError):
+            outputs = [text for text in map(output_text, cell.get("outputs", [])) if text.strip()]
+            _stop = {"number": cell_index + 1, "part": cell_labels(self.nb)[cell_index][0],
+                     "source": cell.source[:SHOWN], "output": outputs[-1][-SHOWN:] if outputs else "", "seen": True}
+            raise
+
+    async def _guarded(self, cell: NotebookNode, cell_index: int, execution_count, store_history: bool) -> NotebookNode:
         if not self.guard:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if not (cell.cell_type == "code" and is_test(cell)):

@@ -66,3 +66,12 @@ def without_markers(source: str, markers: tuple[str, str] = SOLUTION_MARKERS) ->
     """The source with the marker lines removed and what they enclosed kept."""
     return "\n".join(line for line in source.splitlines()
                      if not line.strip().startswith(markers))
+
+
+def output_text(output: NotebookNode) -> str:
+    """What an output showed, as text: a stream, a result, or an error's name and message."""
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    if output.get("output_type") == "error":
+        return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+    return output.get("data", {}).get("text/plain", "")

@@ -1,9 +1,11 @@
 """The page a student reads when the notebook was not graded: why, where it stopped, what to do.
 
 nbgrader writes no feedback for a notebook that was rejected or whose kernel died, and the grader
-keeps no copy of a run that died, so the page works from the grading record and the notebook the
-student handed in: the first cell there that ends Python (os._exit, sys.exit, exit(), ...) is named
-as the likely place, with the output the student's own run saved for it.
+keeps no copy of a run that died, so the page works from the grading record: the cell that was
+running when the kernel died or ran out of time, with its last output in the grader's run (guard.py
+records it). A record without one (nbgrader's own autograde) falls back on the notebook the student
+handed in: its first cell that ends Python (os._exit, sys.exit, exit(), ...) is named as the likely
+place, with the output the student's own run saved for it.
 """
 from __future__ import annotations
 
@@ -24,22 +26,14 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "eds_feedback"
 ENDS_PYTHON = re.compile(r"(?<![\w.])(?:os\._exit|os\.abort|os\.kill|sys\.exit|exit|quit)\s*\(")
 
 
-def output_text(output: NotebookNode) -> str:
-    """What an output showed, as text: a stream, a result, or an error's name and message."""
-    if output.get("output_type") == "stream":
-        return output.get("text", "")
-    if output.get("output_type") == "error":
-        return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
-    return output.get("data", {}).get("text/plain", "")
-
-
 def stopping_cell(nb: NotebookNode) -> dict | None:
     """The first code cell that ends Python: its number, the part it is in, its source and the
     last output the student's own run saved for it (None if no cell ends Python)."""
     for number, (cell, (part, _)) in enumerate(zip(nb.cells, cell_labels(nb)), 1):
         if cell.cell_type == "code" and ENDS_PYTHON.search(cell.source):
-            outputs = [output_text(o) for o in cell.get("outputs", []) if output_text(o).strip()]
-            return {"number": number, "part": part, "source": cell.source, "output": outputs[-1] if outputs else ""}
+            outputs = [nbs.output_text(o) for o in cell.get("outputs", []) if nbs.output_text(o).strip()]
+            return {"number": number, "part": part, "source": cell.source, "output": outputs[-1] if outputs else "",
+                    "seen": False}
     return None
 
 
@@ -59,5 +53,6 @@ def notice_page(course: Course, record: Record) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["points"] = points
     return env.get_template("notice.html.j2").render(
-        record=record, rejected=record.status == REJECTED, stopped=stopping_cell(nb) if nb else None,
+        record=record, rejected=record.status == REJECTED,
+        stopped=record.stopped or (stopping_cell(nb) if nb else None),
         cells=len(nb.cells) if nb else 0)

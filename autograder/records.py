@@ -28,6 +28,7 @@ class Record:
     timestamp: str | None = None
     submission_sha256: str | None = None
     layers: list[str] = field(default_factory=list)
+    stopped: dict | None = None   # the cell running when the kernel died or timed out (guard.py)
 
 
 def record_path(course: Course, assignment: str, student: str) -> Path:

@@ -2,13 +2,14 @@
 lateness, no hidden test, nothing loaded from the network."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder import notebooks as nbs
+from autograder import grading, notice, records, notebooks as nbs
 from autograder.course import REPO
 from autograder import feedback_filters as filters
 from autograder.feedback_filters import MATH, mathtext_tex, render_maths, split_hint, tex_image
@@ -66,12 +67,22 @@ def test_a_late_page_gives_the_rule_the_due_date_and_the_submission_time(toy_run
                     "Rule: 10 % of the score per started day late, never more than the score; penalty 1 point(s).")
 
 
-def test_a_crashed_notebook_gets_the_cell_that_ended_python_and_what_to_do(toy_run):
+def test_a_crashed_notebook_gets_the_cell_the_kernel_died_in_and_what_to_do(toy_run):
     soup = page(toy_run, "finn")
     assert "kernel died" in soup.find(id="eds-reason").get_text()
-    assert "Cell 5 of 8" in soup.find(id="eds-stopped").get_text() and "os._exit(3)" in soup.find("pre").get_text()
+    where = " ".join(soup.find(id="eds-stopped").get_text().split())
+    assert "stopped in cell 5 of the notebook as graded" in where and "kernel died" in where
+    source, output = (pre.get_text() for pre in soup.find_all("pre"))
+    assert "os._exit(3)" in source and "leaving for good" in output, "its code and its last output in the grader's run"
     assert "Restart Kernel and Run All Cells" in soup.find(id="eds-steps").get_text()
     assert "original name" in page(toy_run, "cleo").find(id="eds-steps").get_text()   # rejected: hand it in right
+
+
+def test_without_the_graders_record_the_page_guesses_the_cell_that_ends_python(toy_run):
+    """nbgrader's own autograde keeps no record of where a run died: the handed-in notebook is read."""
+    record = dataclasses.replace(records.load(grading.grading_course(toy_run.course), TOY, "finn"), stopped=None)
+    soup = BeautifulSoup(notice.notice_page(toy_run.course, record), "html.parser")
+    assert "Cell 5 of 8" in soup.find(id="eds-stopped").get_text() and "ends Python" in soup.find(id="eds-stopped").get_text()
 
 
 def test_every_page_has_a_viewport(toy_run):

@@ -46,7 +46,7 @@ def toy_class(course: Course, out: Path) -> None:
     edited.cells[3].source = "pass"            # a test cell emptied
     del edited.cells[5]                        # another one deleted
     crashing = nbformat.from_dict(solution)
-    crashing.cells[4].source = "import os\nos._exit(3)"
+    crashing.cells[4].source = "import os\nprint('leaving for good', flush=True)\nos._exit(3)"
     cases = {
         "ada": solution, "ben": nbs.read(course.release_dir / TOY / name), "eve": edited, "finn": crashing,
     }
