@@ -1,10 +1,12 @@
 """A real browser (headless Chromium) opens the class report and the feedback pages from disk, at a
 desktop's width and a phone's: no console error, no request leaves the machine, every image is
-displayed, no raw TeX is left, nothing is wider than the screen; a screenshot of each is saved.
+displayed, no raw TeX is left, nothing is wider than the screen; a screenshot of each is saved in
+var/artefacts/screenshots/ (EDS_ARTEFACTS to put them elsewhere), for a person to look at after CI.
 The formgrader's grading view is opened over HTTP the same way: a TA grading offline gets its maths
 typeset and its page working."""
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder import formgrader, report
+from autograder.course import REPO
 
 from toycourse import TOY
 
@@ -25,6 +28,13 @@ RAW_TEX = re.compile(r"\$[^$\s][^$]*\$|\\\(|\\\[|\\begin\{")
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(),
                                  reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"),
               pytest.mark.xdist_group("toy")]   # one graded toy class per worker
+
+
+@pytest.fixture(scope="session")
+def shots() -> Path:
+    folder = Path(os.environ.get("EDS_ARTEFACTS", REPO / "var" / "artefacts")) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +83,9 @@ def pages(run, tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_reads_offline_at_every_width(browser, toy_run, tmp_path, width):
+def test_every_page_reads_offline_at_every_width(browser, toy_run, tmp_path, shots, width):
     for name, path in pages(toy_run, tmp_path).items():
-        shot = tmp_path / f"{name}-{WIDTHS[width]}.png"
+        shot = shots / f"{name}-{WIDTHS[width]}.png"
         seen = visit(browser, path, WIDTHS[width], shot)
         assert not seen["errors"] and not seen["remote"], (name, seen["errors"], seen["remote"])
         assert all(w > 0 for w in seen["widths"]), (name, seen["widths"])
@@ -113,8 +123,8 @@ def grading_view(toy_run):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_grading_view_typesets_its_maths_offline(browser, grading_view, tmp_path, width):
-    shot = tmp_path / f"formgrader-{WIDTHS[width]}.png"
+def test_the_grading_view_typesets_its_maths_offline(browser, grading_view, shots, width):
+    shot = shots / f"formgrader-{WIDTHS[width]}.png"
     login, view = grading_view   # a TA opens the formgrader's URL first: its token becomes a cookie
     seen = visit(browser, view, WIDTHS[width], shot, ready="window.MathJax && MathJax.loaded === true", login=login)
     assert not seen["errors"] and not seen["remote"], (seen["errors"], seen["remote"])

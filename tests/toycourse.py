@@ -46,7 +46,8 @@ def toy_class(course: Course, out: Path) -> None:
     edited.cells[3].source = "pass"            # a test cell emptied
     del edited.cells[5]                        # another one deleted
     crashing = nbformat.from_dict(solution)
-    crashing.cells[4].source = "import os\nprint('leaving for good', flush=True)\nos._exit(3)"
+    # it says goodbye, and waits for the grader to have it, before it ends Python
+    crashing.cells[4].source = "import os, time\nprint('leaving for good', flush=True)\ntime.sleep(1)\nos._exit(3)"
     cases = {
         "ada": solution, "ben": nbs.read(course.release_dir / TOY / name), "eve": edited, "finn": crashing,
     }
