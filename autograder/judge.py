@@ -145,13 +145,22 @@ def stopped_by(cell: NotebookNode) -> str:
 
 
 def misconception(record: dict, got: dict[str, Any], failed: set[str], reference: dict | None = None) -> str:
-    """The hint of the first mutant whose observations the student's failing ones equal."""
+    """The hint of the mutant that fails exactly the observations the student fails, with the
+    same values. Equal failing values alone are not enough: a mutant that also fails an observation
+    the student passes (say, one that changes its input too) made another mistake."""
     reference = reference or reference_of(record)
     for mutant in record.get("mutants", {}).values():
-        if mutant["hint"] and all(_same_as_mutant(name, got.get(name, MISSING), mutant["observed"], record, reference)
-                                  for name in failed):
+        if mutant["hint"] and _failing(mutant["observed"], record, reference) == failed and all(
+                _same_as_mutant(name, got.get(name, MISSING), mutant["observed"], record, reference) for name in failed):
             return mutant["hint"]
     return ""
+
+
+def _failing(observed: dict, record: dict, reference: dict) -> set[str]:
+    """The observations a mutant's recorded run fails, judged as a student's would be."""
+    return {name for name in record["expected"]
+            if name not in observed or checks.judge(decode(observed[name]), reference[name],
+                                                    record["checks"].get(name, {}), reference)}
 
 
 def _same_as_mutant(name: str, value: Any, observed: dict, record: dict, reference: dict) -> bool:

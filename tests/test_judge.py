@@ -142,6 +142,22 @@ def test_a_misconception_is_named_only_on_a_match():
                                                    mutants={"sum": ("the sum", {"x": {"returned": 9.0}})}))
 
 
+def test_a_mutant_that_also_fails_what_the_student_passes_is_not_named():
+    """Two mistakes can give the same wrong result; the one that also changes the caller's list is
+    another mistake, and its hint must not be given to a student whose list is intact."""
+    expected_values = {"x": {"returned": 3.0}, "input_after": [1.0, 2.0]}
+    mutants = {"a-in-place": ("changes its input", {"x": {"returned": 9.0}, "input_after": [0.0, 0.0]}),
+               "b-sum": ("the sum, not the mean", {"x": {"returned": 9.0}, "input_after": [1.0, 2.0]})}
+    intact = graded_cell([observation("x", {"returned": 9.0}), observation("input_after", [1.0, 2.0])])
+    assert judge.judge_cell(intact, record_for(intact, expected_values, mutants=mutants)).endswith(
+        "Misconception: the sum, not the mean")
+    changed = graded_cell([observation("x", {"returned": 9.0}), observation("input_after", [0.0, 0.0])])
+    assert judge.judge_cell(changed, record_for(changed, expected_values, mutants=mutants)).endswith(
+        "Misconception: changes its input")
+    both = graded_cell([observation("x", {"returned": 9.0}), observation("input_after", [5.0, 5.0])])
+    assert "Misconception" not in judge.judge_cell(both, record_for(both, expected_values, mutants=mutants))
+
+
 @pytest.mark.parametrize("outputs, why", [
     ([], "not reported"),
     ([observation("x", {"returned": 2.0}), observation("x", {"returned": 2.0})], "reported 2 times"),
