@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..course import STUDENT_ID, Course, CourseError
 from ..intake import TIMESTAMP
-from ..sandbox import GradingLimits
+from ..sandbox.policy import GradingLimits
 from . import canvas, exchange, github, moodle
 from . import roster as rosters
 from .choose import Candidate, choose, target_name
@@ -70,7 +70,7 @@ def collect(course: Course, assignment: str, fmt: str, source: Path, out: Path, 
         raise CourseError(f"{out} already holds a collection of {assignment} ({earlier[0]}, {len(earlier)} in all): "
                           "pass --replace to replace it, or choose another --out")
     expected = course.notebook_names(assignment)
-    max_bytes = GradingLimits(config=course.config()).submission_bytes
+    max_bytes = GradingLimits.from_config(course.config()).submission_bytes
     options = {"github": {"deadline": deadline, "users": people.github_users()},
                "moodle": {"worksheet": moodle_worksheet, "timezone": timezone}}.get(fmt, {})
     with contextlib.ExitStack() as stack:

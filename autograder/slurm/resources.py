@@ -1,4 +1,4 @@
-"""What one SLURM task asks for, derived from the course's grading limits (sandbox.GradingLimits).
+"""What one SLURM task asks for, derived from the course's grading limits (sandbox.policy.GradingLimits).
 
 A shard grades `jobs` submissions at once, each kernel capped at `memory_bytes` and each submission
 at `notebook_seconds`: so it needs `jobs` cores, `jobs` kernels' memory plus the grader's own, and
