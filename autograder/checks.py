@@ -26,14 +26,20 @@ every array with the opposite sign, as eigenvectors and singular vectors are def
 """
 from __future__ import annotations
 
+import importlib
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from .observations import Items, Table, Unobservable
 
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-9, 1e-12
+# The libraries some checks score with. The grader imports them once before its workers fork
+# (preload): imported in each worker instead, sklearn.metrics alone took 1.3-2.2 s of every
+# submission's grading (benchmarks/RESULTS.md).
+LIBRARIES = {"accuracy": "sklearn.metrics", "balanced_accuracy": "sklearn.metrics", "r2": "sklearn.metrics",
+             "adjusted_rand": "sklearn.metrics", "matched_correlation": "scipy.optimize"}
 CHECKS = ("equal", "set", "nonempty", "at_least", "at_most", "artists", "accuracy", "balanced_accuracy", "r2",
           "adjusted_rand", "matched_correlation", "threshold_accuracy")
 
@@ -261,6 +267,12 @@ JUDGES: dict[str, Callable[..., str | None]] = {
     "artists": artists, "accuracy": metric("accuracy"), "balanced_accuracy": metric("balanced_accuracy"),
     "r2": metric("r2"), "adjusted_rand": metric("adjusted_rand"),
     "matched_correlation": matched_correlation, "threshold_accuracy": threshold_accuracy}
+
+
+def preload(kinds: Iterable[str]) -> None:
+    """Import what the checks of these kinds score with, so that forked workers inherit it."""
+    for module in sorted({LIBRARIES[kind] for kind in kinds if kind in LIBRARIES}):
+        importlib.import_module(module)
 
 
 def judge(got: Any, want: Any, spec: dict, reference: dict | None = None) -> str | None:

@@ -28,7 +28,7 @@ import psutil
 from nbgrader.api import InvalidEntry, MissingEntry
 from sqlalchemy.exc import OperationalError
 
-from . import build, guard, intake, records
+from . import build, guard, intake, judge, records
 from .sandbox import layers, processes
 from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
@@ -304,6 +304,7 @@ def grade(course: Course, assignment: str, submissions: Path, force: bool = Fals
     if jobs < 1:
         raise CourseError("--jobs must be at least 1")
     course = prepare(course, assignment)
+    judge.preload_checks(course, assignment)
     policy = Policy.of(course)  # once per run: every worker gets it, with a uid of its submission's own
     max_bytes = policy.limits.submission_bytes
     todo, skipped = [], []

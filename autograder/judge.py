@@ -66,6 +66,16 @@ class Judge(NbGraderPreprocessor):
         return records, ""
 
 
+def preload_checks(course: Course, assignment: str) -> None:
+    """Import, before the grading workers fork, what this assignment's checks score with."""
+    try:
+        store = expected.load(course, assignment)
+    except expected.StoreError:
+        return   # the judge says why, in each submission's feedback
+    checks.preload(spec.get("check", "equal") for cells in store["notebooks"].values()
+                   for record in cells.values() for spec in record["checks"].values())
+
+
 def judged(course: Course, assignment: str) -> bool:
     """Whether the judge decides this assignment's tests (all but those listed as unjudged)."""
     return assignment not in Judge(config=course.config()).unjudged
