@@ -30,7 +30,7 @@ import psutil
 from nbgrader.api import InvalidEntry, MissingEntry
 from sqlalchemy.exc import OperationalError
 
-from . import build, intake, records, sandbox
+from . import build, intake, records, sandbox, variants
 from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
 from .records import FAILED, GRADED, REJECTED, Record
@@ -58,7 +58,7 @@ def grading_course(course: Course) -> Course:
     return dataclasses.replace(course, release=course.work / "release")
 
 
-def kernel_environment(course: Course) -> dict[str, str]:
+def kernel_environment(course: Course, data: Path | None = None) -> dict[str, str]:
     """What every grading kernel inherits (GuardedExecute sets it around each run, on every path).
 
     nbgrader scores any stderr output in a test cell as a failure, so library warnings are silenced
@@ -67,10 +67,11 @@ def kernel_environment(course: Course) -> dict[str, str]:
     else runs, and an OpenMP pool sized for every core spins waiting for cores it does not get
     (measured: a 05-cnn training cell, 5 s alone with one or two threads, took 80 s with two
     beside two busy processes, 5.7 s with one). Parallel grading comes from --jobs instead.
+    `data`: the student's variant of the data (variants.py), the committed data by default.
     """
     threads = {name: os.environ.get(name, "1") for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
                                                              "OPENBLAS_NUM_THREADS")}
-    return {"EDS_DATA_DIR": str(course.data_dir), "PYTHONWARNINGS": "ignore", "MPLBACKEND": "agg", **threads}
+    return {"EDS_DATA_DIR": str(data or course.data_dir), "PYTHONWARNINGS": "ignore", "MPLBACKEND": "agg", **threads}
 
 
 def explain(summary: str) -> str:
@@ -123,6 +124,8 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path) 
         if not result["success"]:
             record.status, record.reason = FAILED, explain(failure_summary(result))
             zero_autograded(course, assignment, student)
+        else:
+            record.variant, record.flags = variants.flags(course, assignment, student)
     record.score, record.max_score = scores(course, assignment, student)
     record.seconds = round(time.monotonic() - started, 2)
     return record, log
@@ -322,10 +325,11 @@ def inboxes(submissions: Path) -> list[Path]:
 
 
 def prepare(course: Course, assignment: str, submissions: Path) -> Course:
-    """The gradebook knows the assignment and the secrets are locked."""
+    """The gradebook knows the assignment, every variant's data is on disk and the secrets are locked."""
     course = grading_course(course)
     with setup_lock(course):
         build.release(course, assignment)
+        variants.prepare(course, assignment)
     lock_secrets(course, inboxes(submissions))
     return course
 

@@ -24,7 +24,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
-from . import sandbox
+from . import sandbox, variants
 from .course import Course
 from .emitter import InstallsEmitter
 from .grading import kernel_environment, lock_secrets
@@ -55,14 +55,19 @@ class GuardedExecute(InstallsEmitter, Execute):
         copies it to the feedback folder (with every file the kernel wrote, otherwise).
         Started by nbgrader's own autograde, it first locks the course's secrets as `grade` does.
         The kernel's environment (the data folder, one thread) is set for the run alone: under the
-        formgrader this process is the Jupyter server, whose other kernels are not ours to change."""
+        formgrader this process is the Jupyter server, whose other kernels are not ours to change.
+        The data folder is the student's variant's, which the grader decides (variants.py)."""
         course = Course.of_nbgrader(CourseDirectory(config=self.config))
         if sandbox.HIDDEN_ENV not in os.environ:  # nbgrader's own autograde (formgrader, CLI), not ours
             lock_secrets(course, inboxes=[])
+        info = (resources or {}).get("nbgrader", {})
+        student, assignment = info.get("student"), info.get("assignment")
+        data = variants.data_for(course, assignment, variants.of_student(course, assignment, student)) \
+            if student and assignment else course.data_dir
         path = (resources or {}).get("metadata", {}).get("path")
         before = sandbox.contents(Path(path)) if path else set()
         try:
-            with mock.patch.dict(os.environ, kernel_environment(course)):
+            with mock.patch.dict(os.environ, kernel_environment(course, data)):
                 return super().preprocess(nb, resources, km)
         finally:
             if path:
