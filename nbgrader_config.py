@@ -51,6 +51,12 @@ c.Autograde.autograde_preprocessors = [
 c.Judge.unjudged = [
 ]
 
+# Variants of the data (autograder/variants.py): each student gets one of K draws of an assignment's
+# synthetic datasets (roster column `variant`, else a hash of the id) and is judged on it; values that
+# match another draw are flagged in the class report.
+c.Variants.count = {"01-regression": 8, "03-seismology": 8}
+c.Variants.datasets = {"01-regression": ["river"], "03-seismology": ["volcano"]}
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

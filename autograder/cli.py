@@ -149,6 +149,28 @@ def cmd_mutants(args) -> None:
     print(mutation_report.render(course, _assignments(course, args.assignments), cells=args.cells))
 
 
+def cmd_handout(args) -> None:
+    from . import lms, variants
+    course = _course(args)
+    roster = Path(args.roster) if args.roster else course.work / "roster.csv"
+    students = list(lms.read_roster(roster)["student_id"])
+    if not students:
+        raise CourseError(f"no students in {roster}: the handout needs a roster (student_id, optional variant)")
+    for path in variants.handout(course, course.check_assignment(args.assignment), students, Path(args.out)):
+        print(path)
+
+
+def cmd_data(args) -> None:
+    """The data folder of the variant named in a handed-out variant.txt (made on first use): what a
+    student's own copy of the notebook reads."""
+    from . import variants
+    course = _course(args)
+    text = Path(args.variant_file).read_text().strip()
+    if not text.isdigit() or int(text) >= variants.count(course, course.check_assignment(args.assignment)):
+        raise CourseError(f"{args.variant_file} does not name a variant of {args.assignment}: ask your instructor")
+    print(variants.data_for(course, args.assignment, int(text)))
+
+
 def cmd_check(args) -> int:
     from . import selfcheck
     return selfcheck.main(Path(args.notebook))
@@ -239,6 +261,16 @@ def parser() -> argparse.ArgumentParser:
     mu.add_argument("assignments", nargs="*", help="default: every assignment")
     mu.add_argument("--cells", action="store_true", help="also the test cells each mutant kills")
     mu.set_defaults(func=cmd_mutants)
+    h = sub.add_parser("handout", help="each roster student's variant.txt for an assignment with variants")
+    h.add_argument("assignment")
+    h.add_argument("--roster", help="CSV of student_id and an optional variant column (default: roster.csv of "
+                   "the working folder); a student without one gets a hash of their id")
+    h.add_argument("--out", default="handout", help="writes OUT/<student>/<assignment>/variant.txt (default: handout)")
+    h.set_defaults(func=cmd_handout)
+    d = sub.add_parser("data", help="the data folder of a variant (generated on first use), from variant.txt")
+    d.add_argument("assignment")
+    d.add_argument("variant_file", help="the variant.txt your instructor handed out")
+    d.set_defaults(func=cmd_data)
     c = sub.add_parser("check", help="a student's self-check: run a notebook's visible tests, list each part")
     c.add_argument("notebook")
     c.set_defaults(func=cmd_check)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import export, feedback, grading, mutants, report
+from . import export, feedback, grading, mutants, report, variants
 from . import notebooks as nbs
 from .course import Course, REPO
 from .progress import Progress
@@ -29,6 +29,7 @@ from .schedule import due_date
 
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
+OTHER_VARIANT = "hal-other-variant"   # only in the class of an assignment with variants of its data
 
 
 def _perfect(solution, assignment):
@@ -62,6 +63,24 @@ def _test_editor(solution, assignment):
     tests[0].source = "pass"
     nb.cells.remove(tests[-1])
     return nb
+
+
+def with_data(solution, folder: Path):
+    """The notebook reading the data in `folder`, whatever the grader set: what a student who took a
+    classmate's data folder (or numbers) hands in."""
+    nb = nbformat.from_dict(solution)
+    first = next(c for c in nb.cells if c.cell_type == "code" and "DATA_DIR /" in c.source)
+    lines = first.source.splitlines()
+    at = next(i for i, line in enumerate(lines) if "DATA_DIR /" in line)   # before the data is first used
+    first.source = "\n".join(lines[:at] + [f"DATA_DIR = Path({str(folder)!r})"] + lines[at:])
+    return nb
+
+
+def _other_variant(course: Course, solution, assignment):
+    """Right, but computed on the next variant's data instead of their own."""
+    mine = variants.of_student(course, assignment, OTHER_VARIANT)
+    other = (mine + 1) % variants.count(course, assignment)
+    return with_data(solution, variants.data_for(course, assignment, other))
 
 
 def _own_answers(assignment: str) -> dict[str, dict[str, str]]:
@@ -140,6 +159,12 @@ STUDENTS = [
 ]
 
 
+def students(course: Course, assignment: str) -> list[tuple]:
+    """The sample class of one assignment: with variants of its data, one student used another's."""
+    return STUDENTS + ([(OTHER_VARIANT, functools.partial(_other_variant, course), None, -1)]
+                       if variants.count(course, assignment) > 1 else [])
+
+
 def build_class(course: Course, assignment: str, out: Path) -> list[str]:
     """Write out/<student>/<assignment>/ for every simulated student; returns the student ids."""
     name = f"{assignment}.ipynb"
@@ -147,7 +172,7 @@ def build_class(course: Course, assignment: str, out: Path) -> list[str]:
     blank = nbs.read(course.release_dir / assignment / name)
     due = due_date(course.config(), assignment)
     built = []
-    for student, make, filename, days_late in STUDENTS:
+    for student, make, filename, days_late in students(course, assignment):
         folder = out / student / assignment
         if folder.exists():
             shutil.rmtree(folder)

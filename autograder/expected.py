@@ -7,6 +7,10 @@ hidden tests, and nbgrader copies it neither into a release nor into a working c
 from each test cell's metadata (`eds.checks`) in the same trusted source; the judge reads them from
 here, never from a submission. Every record names the source it came from, so a stale store is
 seen: the judge refuses a test cell whose source changed, and the suite refuses a stale store.
+
+An assignment with variants of its data (variants.py) is run once more per variant; a test cell
+whose observations differ from variant 0's keeps that variant's under `variants`, so the store
+holds one entry per variant exactly where the data shows. Mutants run on variant 0's data only.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from unittest import mock
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 
-from . import mutants as mutant_files, notebooks as nbs
+from . import mutants as mutant_files, notebooks as nbs, variants
 from .checks import CHECKS
 from .course import Course, CourseError
 from .emitter import InstallsEmitter
@@ -61,18 +65,25 @@ def inputs_sha256(course: Course, assignment: str) -> dict[str, str]:
     """What the recorded values depend on besides the test cells: the data and the mutants."""
     sums = "".join(p.read_text() for p in sorted(course.data_dir.glob("*/SHA256SUMS")))
     mutants = mutants_path(course, assignment)
-    return {"data": hashlib.sha256(sums.encode()).hexdigest(),
-            "mutants": hashlib.sha256(mutants.read_bytes() if mutants.exists() else b"").hexdigest()}
+    found = {"data": hashlib.sha256(sums.encode()).hexdigest(),
+             "mutants": hashlib.sha256(mutants.read_bytes() if mutants.exists() else b"").hexdigest()}
+    varied = variants.datasets(course, assignment)
+    if varied:
+        declared = f"{variants.count(course, assignment)} {varied}" + "".join(
+            (course.data_dir / d / variants.SUMS).read_text() for d in varied if (course.data_dir / d / variants.SUMS).exists())
+        found["variants"] = hashlib.sha256(declared.encode()).hexdigest()
+    return found
 
 
 class ReferenceRun(InstallsEmitter, NotebookClient):
     """nbclient's plain run of a trusted notebook, with the emitter before each test cell."""
 
 
-def run(course: Course, nb: NotebookNode, folder: Path) -> NotebookNode:
-    """Execute a trusted notebook as grading would (same kernel environment), in `folder`."""
+def run(course: Course, nb: NotebookNode, folder: Path, data: Path | None = None) -> NotebookNode:
+    """Execute a trusted notebook as grading would (same kernel environment), in `folder`, on the
+    data in `data` (the committed data by default)."""
     timeout = course.config().Execute.get("timeout", 120)
-    env = {**KernelEnvironment.of(course.data_dir).settings, "NBGRADER_EXECUTION": "autograde"}
+    env = {**KernelEnvironment.of(data or course.data_dir).settings, "NBGRADER_EXECUTION": "autograde"}
     with mock.patch.dict(os.environ, env):
         client = ReferenceRun(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                               resources={"metadata": {"path": str(folder)}})
@@ -110,6 +121,13 @@ def record_notebook(course: Course, assignment: str, name: str) -> dict:
         raise StoreError(f"{assignment}: test cells that observe nothing: {empty}")
     cells = {gid: {"source_sha256": cell_sha256(cell), "checks": declared_checks(cell),
                    "expected": expected[gid], "mutants": {}} for gid, cell in tests.items()}
+    for variant in range(1, variants.count(course, assignment)):
+        other = run(course, source, folder, variants.data_for(course, assignment, variant))
+        if errors_in(other):
+            raise StoreError(f"the reference run of {assignment}/{name} on variant {variant} raised: {errors_in(other)[:3]}")
+        for gid, values in observed(other, set(tests)).items():
+            if values != expected[gid]:
+                cells[gid].setdefault("variants", {})[str(variant)] = values
     for batch in mutant_files.batches(mutant_files.load(mutants_path(course, assignment))):
         seen = observed(run(course, mutant_files.apply(source, batch), folder), set(tests))
         for mutant in batch:
@@ -119,7 +137,9 @@ def record_notebook(course: Course, assignment: str, name: str) -> dict:
 
 
 def record(course: Course, assignment: str) -> Path:
-    """Write the store of one assignment from its source notebooks and mutants."""
+    """Write the store of one assignment from its source notebooks and mutants (and, with variants,
+    their data's checksums first: the reference runs read the data they describe)."""
+    variants.write_sums(course, assignment)
     store = {"format": FORMAT, "assignment": assignment, "inputs": inputs_sha256(course, assignment),
              "notebooks": {name: record_notebook(course, assignment, name)
                            for name in course.notebook_names(assignment)}}

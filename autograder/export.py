@@ -70,7 +70,8 @@ def submission_row(submission, record: records.Record | None) -> dict:
             "max_score": float(submission.max_score), "days_late": days_late(submission.total_seconds_late),
             "pending_points": sum(float(g.max_score) for g in pending),
             "seconds": record.seconds if record else None,
-            "reason": record.reason if record else "", "notes": " | ".join(record.notes) if record else ""}
+            "reason": record.reason if record else "", "notes": " | ".join(record.notes) if record else "",
+            "variant": record.variant if record else None, "flags": list(record.flags) if record else []}
 
 
 def submission_table(course: Course, assignment: str) -> pd.DataFrame:
@@ -82,7 +83,7 @@ def submission_table(course: Course, assignment: str) -> pd.DataFrame:
             submissions = []
         rows = [submission_row(s, records.load(course, assignment, s.student_id)) for s in submissions]
     columns = ["student", "assignment", "status", "raw_score", "late_penalty", "score", "max_score",
-               "days_late", "pending_points", "seconds", "reason", "notes"]
+               "days_late", "pending_points", "seconds", "reason", "notes", "variant", "flags"]
     return pd.DataFrame(rows, columns=columns).sort_values("student", ignore_index=True)
 
 

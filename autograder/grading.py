@@ -28,7 +28,7 @@ import psutil
 from nbgrader.api import InvalidEntry, MissingEntry
 from sqlalchemy.exc import OperationalError
 
-from . import build, guard, intake, judge, records
+from . import build, guard, intake, judge, records, variants
 from .sandbox import layers, processes
 from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
@@ -108,6 +108,8 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path, 
             record.status, record.reason = FAILED, explain(failure_summary(result))
             record.stopped = guard.take_stop()
             zero_autograded(course, assignment, student)
+        else:
+            record.variant, record.flags = variants.flags(course, assignment, student)
     record.score, record.max_score = scores(course, assignment, student)
     record.seconds = round(time.monotonic() - started, 2)
     return record, log
@@ -287,10 +289,12 @@ def already_graded(course: Course, assignment: str, student: str, folder: Path, 
 
 
 def prepare(course: Course, assignment: str) -> Course:
-    """The gradebook knows the assignment (each kernel's start locks the secrets, guard.py)."""
+    """The gradebook knows the assignment and every variant's data is on disk (each kernel's start
+    locks the secrets, guard.py)."""
     course = grading_course(course)
     with setup_lock(course):
         build.release(course, assignment)
+        variants.prepare(course, assignment)
     return course
 
 

@@ -23,6 +23,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Instance
 
+from . import variants
 from .course import Course
 from .emitter import InstallsEmitter
 from .notebooks import is_test, output_text
@@ -70,10 +71,17 @@ class GuardedExecute(InstallsEmitter, Execute):
         copies it to the feedback folder (with every file the kernel wrote, otherwise).
         The course's secrets are locked first, whichever way it was started (`grade`, the
         formgrader, nbgrader's CLI): nbgrader's own ways pass no policy, so the course's is built
-        here, from the same configuration."""
+        here, from the same configuration. The kernel reads the data of the student's variant,
+        which the grader decides (variants.py)."""
+        course = Course.of_nbgrader(CourseDirectory(config=self.config))
         if self.policy is None:
-            self.policy = Policy.of(Course.of_nbgrader(CourseDirectory(config=self.config)))
+            self.policy = Policy.of(course)
         workcopy.protect(self.policy.secrets, self.policy.layers)
+        info = (resources or {}).get("nbgrader", {})
+        student, assignment = info.get("student"), info.get("assignment")
+        if student and assignment:
+            self.policy = self.policy.with_data(
+                variants.data_for(course, assignment, variants.of_student(course, assignment, student)))
         path = (resources or {}).get("metadata", {}).get("path")
         before = workcopy.contents(Path(path)) if path else set()
         try:

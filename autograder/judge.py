@@ -9,6 +9,11 @@ nbgrader then scores the cell from that verdict as usual. What the kernel wrote 
 in the cell's metadata for the instructor's graded copy, and never reaches the feedback.
 
 A misconception is named only when the wrong observations equal those of a mutant that has it.
+
+With variants of the data (variants.py), the grader says which variant the student has and the
+judge compares with that variant's reference run. A failing test whose values pass against another
+variant's is marked in the cell's metadata (variants.MATCH) for the staff; its score and message are
+still those of the student's own variant.
 """
 from __future__ import annotations
 
@@ -21,8 +26,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 
-from . import checks, expected
-from .course import Course
+from . import checks, expected, variants
+from .course import Course, CourseError
 from .notebooks import grade_id, is_test
 from .observations import Unreadable, cell_observations, decode
 
@@ -43,27 +48,33 @@ class Judge(NbGraderPreprocessor):
         assignment = info.get("assignment")
         if assignment in self.unjudged:
             return nb, resources
-        records, refusal = self._records(assignment, f"{info.get('notebook')}.ipynb")
+        records, variant, refusal = self._records(assignment, f"{info.get('notebook')}.ipynb", info.get("student"))
         for cell in nb.cells:
             if is_test(cell) and cell.cell_type != "code":
                 retyped(cell)
             elif is_test(cell):
-                failure = refusal or judge_cell(cell, records.get(grade_id(cell)))
+                record = records.get(grade_id(cell))
+                failure = refusal or judge_cell(cell, record, variant)
                 keep_kernel_outputs(cell)
+                other = other_variant(cell, record, variant) if failure and not refusal else None
+                if other is not None:
+                    cell.metadata.eds[variants.MATCH] = other
                 cell.outputs = [verdict(failure)] if failure else []
         return nb, resources
 
-    def _records(self, assignment: str, notebook: str) -> tuple[dict, str]:
-        """The store's records of this notebook, or why there are none (every test then fails)."""
+    def _records(self, assignment: str, notebook: str, student: str | None) -> tuple[dict, int, str]:
+        """The store's records of this notebook and the student's variant, or why there are none
+        (every test then fails)."""
         course = Course.of_nbgrader(CourseDirectory(config=self.config))
         try:
             records = expected.load(course, assignment)["notebooks"].get(notebook)
-        except expected.StoreError as exc:
+            variant = variants.of_student(course, assignment, student) if student else 0
+        except CourseError as exc:
             self.log.error("%s", exc)
-            return {}, f"the grader cannot judge this test: {exc}. Nothing you did caused this; tell your instructor."
+            return {}, 0, f"the grader cannot judge this test: {exc}. Nothing you did caused this; tell your instructor."
         if records is None:
-            return {}, f"the grader has no expected observations for {notebook}: tell your instructor."
-        return records, ""
+            return {}, 0, f"the grader has no expected observations for {notebook}: tell your instructor."
+        return records, variant, ""
 
 
 def preload_checks(course: Course, assignment: str) -> None:
@@ -109,13 +120,15 @@ def capped(output: NotebookNode) -> dict:
     return {"output_type": output.get("output_type"), "dropped": f"{size} bytes"}
 
 
-def reference_of(record: dict) -> dict[str, Any]:
-    """A test cell's expected observations, decoded: the reference run's values."""
-    return {name: decode(value) for name, value in record["expected"].items()}
+def reference_of(record: dict, variant: int = 0) -> dict[str, Any]:
+    """A test cell's expected observations for a variant of the data, decoded: that variant's
+    reference run (variant 0's where the cell observed the same on every variant)."""
+    values = record.get("variants", {}).get(str(variant), record["expected"])
+    return {name: decode(value) for name, value in values.items()}
 
 
-def judge_cell(cell: NotebookNode, record: dict | None) -> str:
-    """Why the cell fails ('' if it passes)."""
+def judge_cell(cell: NotebookNode, record: dict | None, variant: int = 0) -> str:
+    """Why the cell fails ('' if it passes), judged against the student's variant of the data."""
     if record is None:
         return "the grader has no expected observations for this test (its store is stale): tell your instructor."
     if record["source_sha256"] != expected.cell_sha256(cell):
@@ -123,28 +136,57 @@ def judge_cell(cell: NotebookNode, record: dict | None) -> str:
     raw, problems = cell_observations(cell)
     if problems:
         return "the test's report could not be used: " + "; ".join(problems)
-    stopped = stopped_by(cell)
-    reference = reference_of(record)
-    failures, got = {}, {}
+    unexpected = sorted(set(raw) - set(record["expected"]))
+    if unexpected:
+        return f"the test cell reported observations the test does not make: {unexpected[:3]}"
+    got, failed = decoded(raw, record, stopped_by(cell))
+    reference = reference_of(record, variant)
+    failed |= failures(got, reference, record)
+    if not failed:
+        return ""
+    lines = [f"{record['checks'].get(name, {}).get('what', name)}: {why}" for name, why in failed.items()]
+    hint = misconception(record, got, set(failed), reference) if hinted(record, variant) else ""
+    return "\n".join(lines + ([f"Misconception: {hint}"] if hint else []))
+
+
+def decoded(raw: dict, record: dict, stopped: str = "") -> tuple[dict[str, Any], dict[str, str]]:
+    """The observations the record expects, decoded (MISSING where not reported), and why those that
+    cannot be judged fail."""
+    got, failed = {}, {}
     for name in record["expected"]:
         try:
             got[name] = decode(raw[name]) if name in raw else MISSING
         except Unreadable as exc:
-            failures[name] = str(exc)
+            failed[name] = str(exc)
             continue
         if got[name] is MISSING:
-            failures[name] = f"not reported: the test stopped before it{stopped}"
-        else:
-            failures[name] = checks.judge(got[name], reference[name], record["checks"].get(name, {}), reference)
-    unexpected = sorted(set(raw) - set(record["expected"]))
-    failed = {name: why for name, why in failures.items() if why}
-    if unexpected:
-        return f"the test cell reported observations the test does not make: {unexpected[:3]}"
-    if not failed:
-        return ""
-    lines = [f"{record['checks'].get(name, {}).get('what', name)}: {why}" for name, why in failed.items()]
-    hint = misconception(record, got, set(failed), reference)
-    return "\n".join(lines + ([f"Misconception: {hint}"] if hint else []))
+            failed[name] = f"not reported: the test stopped before it{stopped}"
+    return got, failed
+
+
+def failures(got: dict[str, Any], reference: dict[str, Any], record: dict) -> dict[str, str]:
+    """Why each reported observation fails its check against `reference` (passing ones left out)."""
+    found = {name: checks.judge(value, reference[name], record["checks"].get(name, {}), reference)
+             for name, value in got.items() if value is not MISSING}
+    return {name: why for name, why in found.items() if why}
+
+
+def hinted(record: dict, variant: int) -> bool:
+    """Mutants are recorded on variant 0's data: a cell whose observations depend on the data names a
+    misconception only for variant 0, never from values another variant's data would make."""
+    return variant == 0 or not record.get("variants")
+
+
+def other_variant(cell: NotebookNode, record: dict | None, variant: int) -> int | None:
+    """The first other variant whose reference run the cell's observations pass, if any."""
+    if not record or not record.get("variants"):
+        return None
+    raw, problems = cell_observations(cell)
+    got, failed = decoded(raw, record)
+    if problems or failed:
+        return None
+    others = sorted({0, *map(int, record["variants"])} - {variant})
+    return next((other for other in others if not failures(got, reference_of(record, other), record)), None)
 
 
 def stopped_by(cell: NotebookNode) -> str:

@@ -7,8 +7,9 @@
   `First name`, `Last name`, then one column per assignment, which the import maps to grade items.
 - parts.csv: every autograded and written part of every submission, for a TA or a spreadsheet.
 
-Students come from a roster (`roster.csv`: student_id, name, email, lms_id, sis_id, section; any
-missing column is empty); a student graded but not on the roster keeps a row under their id.
+Students come from a roster (`roster.csv`: student_id, name, email, lms_id, sis_id, section, and
+the variant of the data for assignments with variants; any missing column is empty); a student
+graded but not on the roster keeps a row under their id.
 Only final scores are written unless provisional ones are asked for: a submission still waiting
 for a TA is an empty cell, never its autograded part. The late rule applies to the final score
 (autograded and written parts), so a written answer graded later is penalised the same way.
@@ -27,7 +28,7 @@ from .export import PENDING, submission_table
 from .late import SECONDS_PER_DAY, PerDayPenalty
 from .nbgrader_api import gradebook_for
 
-ROSTER_COLUMNS = ("student_id", "name", "email", "lms_id", "sis_id", "section")
+ROSTER_COLUMNS = ("student_id", "name", "email", "lms_id", "sis_id", "section", "variant")
 FINAL = (records.GRADED, records.REJECTED, records.FAILED)
 
 

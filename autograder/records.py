@@ -3,6 +3,7 @@
 nbgrader's gradebook holds scores; it has no place for *why* a submission scored what it did (a
 rejected notebook, a kernel that died, a restored test cell). These JSON records hold that, so that
 feedback, exports and the demo summary can say it, and so that a re-run can skip what is done.
+Flags (values that match another variant's data) are for the staff's report, not the feedback.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Record:
     submission_sha256: str | None = None
     layers: list[str] = field(default_factory=list)
     stopped: dict | None = None   # the cell running when the kernel died or timed out (guard.py)
+    variant: int | None = None   # of the data, for an assignment with variants (variants.py)
+    flags: list[str] = field(default_factory=list)   # for the staff only: never in the feedback
 
 
 def record_path(course: Course, assignment: str, student: str) -> Path:

@@ -202,6 +202,7 @@ def assignment_page(course: Course, assignment: str, out: Path, formgrader: str 
             "planted": planted_named(course, assignment, parts),
             "pending": subs[subs["status"] == export.PENDING],
             "late": subs[subs["days_late"] > 0],
+            "flagged": subs[subs["flags"].map(bool)], "has_variants": bool(subs["variant"].notna().any()),
             "not_graded": subs[subs["status"].isin(NOT_GRADED)],
             "feedback": feedback_links(course, assignment, list(subs["student"]), out),
             "formgrader": formgrader_links(course, assignment, list(subs["student"]), formgrader),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import mutants, notebooks as nbs
+from autograder import demo, mutants, notebooks as nbs, variants
 from autograder.course import REPO, Course
 
 COURSE = Course()
@@ -53,8 +53,25 @@ class GradedRun:
         nbs.write(nbs.read(COURSE.release_dir / assignment / name), submissions / "release" / assignment / name)
         for i, batch in enumerate(self.batches):
             nbs.write(mutants.apply(solution, batch), submissions / f"mutants-{i}" / assignment / name)
+        self.variants = variants.count(COURSE, assignment)
+        if self.variants > 1:
+            self.add_variant_students(solution, submissions)
         self.output = autograder("--workdir", str(workdir), "grade", assignment, "--submissions", str(submissions))
         autograder("--workdir", str(workdir), "feedback", assignment)
+
+    def add_variant_students(self, solution, submissions: Path) -> None:
+        """The roster puts the pseudo-students on variant 0 (the mutants' hints are recorded there)
+        but for two: the solution on the last variant, and one that reads variant 1's data while the
+        roster gives it variant 2."""
+        name = f"{self.assignment}.ipynb"
+        last = self.variants - 1
+        nbs.write(solution, submissions / f"variant-{last}" / self.assignment / name)
+        swapped = demo.with_data(solution, variants.data_for(COURSE, self.assignment, 1))
+        nbs.write(swapped, submissions / "swapped" / self.assignment / name)
+        rows = [f"{p.name},0" for p in submissions.iterdir() if p.is_dir() and p.name not in ("swapped", f"variant-{last}")]
+        self.course.work.mkdir(parents=True, exist_ok=True)
+        (self.course.work / "roster.csv").write_text("\n".join(["student_id,variant", *rows, f"variant-{last},{last}",
+                                                               "swapped,2"]) + "\n")
 
     def record(self, student: str):
         from autograder import records

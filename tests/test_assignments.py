@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder import build, expected, judge, mutation_report, notebooks as nbs
+from autograder import build, expected, judge, mutation_report, notebooks as nbs, variants
 from autograder.course import Course
 
 from conftest import ASSIGNMENTS, COURSE, mutants_of
@@ -209,3 +209,63 @@ def test_each_mutant_is_told_apart_and_named_by_value(assignment):
     wrong = [f"{v.mutant} in {v.cell}" for v in mutation_report.verdicts(COURSE, assignment)
              if not v.killed or (v.mutant in hinted and not v.named)]
     assert not wrong, f"mutants the judge does not tell apart or name: {wrong}"
+
+
+def with_variants(run) -> None:
+    if run.variants == 1:
+        pytest.skip(f"{run.assignment} has no variants of its data (nbgrader_config.py: c.Variants.count)")
+
+
+def data_dependent(assignment: str) -> dict[str, dict]:
+    """grade_id -> record of the test cells whose expected observations differ between variants."""
+    return {gid: record for cells in expected.load(COURSE, assignment)["notebooks"].values()
+            for gid, record in cells.items() if record.get("variants")}
+
+
+def test_another_variants_solution_gets_full_marks_on_its_own_data(assignment, graded):
+    run = graded(assignment)
+    with_variants(run)
+    student = f"variant-{run.variants - 1}"
+    tests = {gid for gid, c in nbs.cells_by_id(source_nb(assignment)).items() if nbs.is_test(c)}
+    lost = {gid: s for gid, s in run.cell_scores(student).items() if gid in tests and s[0] < s[1]}
+    assert not lost, f"the solution on variant {run.variants - 1} loses points in {lost}"
+    assert run.record(student).variant == run.variants - 1 and not run.record(student).flags
+
+
+def test_each_variant_tells_its_data_from_every_other(assignment):
+    """From the store: every data-dependent cell has an entry for every variant, and each variant's
+    reference observations pass its own checks and fail every other variant's, where the judge
+    names the variant they came from."""
+    judged(assignment)
+    k = variants.count(COURSE, assignment)
+    if k == 1:
+        pytest.skip(f"{assignment} has no variants of its data")
+    cells = data_dependent(assignment)
+    assert cells, "no test cell depends on the variant's data: the variants cannot be told apart"
+    wrong = []
+    for gid, record in cells.items():
+        assert set(record["variants"]) == {str(v) for v in range(1, k)}, f"{gid} has no entry for some variant"
+        for mine in range(k):
+            got = judge.reference_of(record, mine)
+            for other in range(k):
+                failed = judge.failures(got, judge.reference_of(record, other), record)
+                if bool(failed) != (mine != other):
+                    wrong.append(f"{gid}: variant {mine}'s values judged as variant {other}")
+    assert not wrong, wrong[:5]
+
+
+def test_a_solution_on_another_variants_data_loses_its_data_cells_and_is_flagged(assignment, graded):
+    """The roster gives `swapped` variant 2, its notebook reads variant 1's data."""
+    run = graded(assignment)
+    with_variants(run)
+    scores, dependent = run.cell_scores("swapped"), data_dependent(assignment)
+    tests = {gid for gid, c in nbs.cells_by_id(source_nb(assignment)).items() if nbs.is_test(c)}
+    kept = sorted(gid for gid in dependent if scores[gid][0] > 0)
+    lost = sorted(gid for gid in tests - set(dependent) if scores[gid][0] < scores[gid][1])
+    assert not kept and not lost, f"data cells that kept points: {kept}; other cells that lost points: {lost}"
+    record = run.record("swapped")
+    assert record.variant == 2
+    assert sorted(record.flags) == sorted(f"the values of {gid} match variant 1's data, not this student's variant 2"
+                                          for gid in dependent), record.flags
+    text = BeautifulSoup(run.feedback_html("swapped"), "html.parser").get_text()
+    assert "match variant" not in text, "the flag is for the staff, not the feedback"

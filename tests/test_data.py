@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.course import REPO
+from autograder import variants
+from autograder.course import REPO, Course
 
 DATASETS = sorted(p.parent.name for p in (REPO / "data").glob("*/generate.py"))
 BUDGET_BYTES = 15 * 1024 * 1024
@@ -80,3 +81,23 @@ def test_generator_reproduces_the_files(dataset, environment, tmp_path):
             same_array(np.load(folder / name), np.load(tmp_path / name), what)
         else:
             assert sha256(tmp_path / name) == digest, what
+
+
+VARIED = sorted(p.parent.name for p in (REPO / "data").glob("*/SHA256SUMS.variants"))
+
+
+@pytest.mark.parametrize("dataset", VARIED)
+def test_generator_reproduces_a_variant(dataset, tmp_path):
+    """Variants are generated where they are used (grading, a student's machine), never committed:
+    the generator must give the bytes whose sums the release committed. One variant is enough here;
+    the grader checks every variant it generates against the same sums."""
+    folder = REPO / "data" / dataset
+    assert "SHA256SUMS.variants" in (folder / "README.md").read_text(), "the card does not describe the variants"
+    listed = {name.split("/", 1)[1]: digest for name, digest in variants.committed_sums(Course(), dataset).items()
+              if name.startswith("1/")}
+    assert listed and set(listed) == set(sums(folder)), "variant 1 has other files than the committed data"
+    subprocess.run([sys.executable, str(folder / "generate.py"), "--out", str(tmp_path), "--variant", "1"], check=True,
+                   capture_output=True)
+    for name, digest in listed.items():
+        assert sha256(tmp_path / name) == digest, f"regenerating variant 1 of {dataset} changed {name}"
+        assert digest != sums(folder)[name], f"variant 1 of {dataset} is the committed {name}"

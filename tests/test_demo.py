@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 
 import pytest
 from bs4 import BeautifulSoup
@@ -45,3 +46,28 @@ def test_demo_grades_the_sample_class(tmp_path):
                              "html.parser")
     assert feedback.find(class_="eds-matrix") and len(feedback.find_all("img", class_="eds-math")) > 20
     assert not re.search(r"\$[^$\s][^$]*\$|\\begin\{", feedback.find(id="notebook").get_text())
+
+
+REGRESSION = "01-regression"
+
+
+@pytest.mark.skipif(REGRESSION not in ASSIGNMENTS, reason="01-regression is not in source/")
+@pytest.mark.xdist_group(REGRESSION)
+def test_demo_flags_the_student_who_used_another_variants_data(tmp_path):
+    """Of 01-regression's sample class, the perfect student and the one who read a classmate's data
+    (two gradings, not the whole class): the record and the report's page flag the second only."""
+    from autograder import demo, records
+    from autograder.course import Course
+    course, submissions = Course(workdir=tmp_path), tmp_path / "submissions"
+    demo.build_class(course, REGRESSION, submissions)
+    for folder in submissions.iterdir():
+        if folder.name not in ("ada-perfect", demo.OTHER_VARIANT):
+            shutil.rmtree(folder)
+    autograder("--workdir", str(tmp_path), "grade", REGRESSION, "--submissions", str(submissions))
+    autograder("--workdir", str(tmp_path), "report", REGRESSION)
+    flagged, perfect = records.load(course, REGRESSION, demo.OTHER_VARIANT), records.load(course, REGRESSION, "ada-perfect")
+    assert flagged.flags and all("match variant" in flag for flag in flagged.flags), flagged
+    assert not perfect.flags and flagged.score < perfect.score
+    page = BeautifulSoup((tmp_path / "report" / f"{REGRESSION}.html").read_text(), "html.parser")
+    table = page.find(id="variant-flags").get_text(" ", strip=True)
+    assert demo.OTHER_VARIANT in table and "ada-perfect" not in table and "test_rating_real" in table

@@ -99,3 +99,7 @@ class Policy:
     def for_submission(self, uid: int) -> Policy:
         """The same policy for a kernel that runs under a uid of its submission's own."""
         return dataclasses.replace(self, uid=uid)
+
+    def with_data(self, data_dir: Path) -> Policy:
+        """The same policy for a kernel that reads `data_dir` (a student's variant of the data)."""
+        return dataclasses.replace(self, data_dir=data_dir, environment=KernelEnvironment.of(data_dir))

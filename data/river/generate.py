@@ -21,7 +21,10 @@ falling one: the clockwise loop seen in small tropical catchments. The probe rea
 T_probe = T exp(noise) + fouling drift; samples are taken by hand at random daytime visits and by an
 automatic sampler during floods.
 
-Usage: python data/river/generate.py [--out DIR]    (default DIR: this folder)
+Variants: `--variant K` (K > 0) draws the same physics from another seed, (SEED, K), so that each
+group of students fits its own record; variant 0 is the committed data.
+
+Usage: python data/river/generate.py [--out DIR] [--variant K]    (default DIR: this folder)
 """
 from __future__ import annotations
 
@@ -104,9 +107,9 @@ def sample_times(t: pd.DatetimeIndex, base: np.ndarray, level: np.ndarray,
     return times[keep]
 
 
-def generate(out: Path) -> list[Path]:
+def generate(out: Path, variant: int = 0) -> list[Path]:
     """Write probe_YYYY.csv (one per year) and samples.csv into out and return their paths."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(SEED if variant == 0 else (SEED, variant))
     t = clock()
     base, level = water_level(t, rng)
     turbidity = true_turbidity(base, level, rng)
@@ -152,5 +155,7 @@ def generate(out: Path) -> list[Path]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
-    for written in generate(parser.parse_args().out):
+    parser.add_argument("--variant", type=int, default=0, help="0: the committed data; K > 0: variant K")
+    args = parser.parse_args()
+    for written in generate(args.out, args.variant):
         print(written)

@@ -29,7 +29,10 @@ Files (see README.md):
     continuous.mseed       a 30-min record holding 16 events
     continuous_events.csv  onset, label of the events of the continuous record
 
-Usage: python data/volcano/generate.py [--out DIR]    (default DIR: this folder)
+Variants: `--variant K` (K > 0) draws the same classes and counts from another seed, (SEED, K), so
+that each group of students classifies its own catalogue; variant 0 is the committed data.
+
+Usage: python data/volcano/generate.py [--out DIR] [--variant K]    (default DIR: this folder)
 """
 from __future__ import annotations
 
@@ -194,10 +197,10 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def main(out: Path) -> None:
+def generate(out: Path, variant: int = 0) -> None:
     """Write the four files into `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(SEED if variant == 0 else (SEED, variant))
     catalogue, rows = make_catalogue(rng)
     catalogue.write(str(out / "catalogue.mseed"), format="MSEED", encoding="STEIM2", reclen=512)
     _write_csv(out / "labels.csv", rows)
@@ -209,4 +212,6 @@ def main(out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
-    main(parser.parse_args().out)
+    parser.add_argument("--variant", type=int, default=0, help="0: the committed data; K > 0: variant K")
+    args = parser.parse_args()
+    generate(args.out, args.variant)
