@@ -85,9 +85,14 @@ def test_without_the_graders_record_the_page_guesses_the_cell_that_ends_python(t
     assert "Cell 5 of 8" in soup.find(id="eds-stopped").get_text() and "ends Python" in soup.find(id="eds-stopped").get_text()
 
 
-def test_every_page_has_a_viewport(toy_run):
+def test_every_page_has_a_viewport_and_runs_no_script(toy_run):
+    """A student's cell can put out HTML or Javascript: the page's policy keeps it inert."""
     for student in STUDENTS:
-        assert page(toy_run, student).find("meta", attrs={"name": "viewport"}), student
+        soup = page(toy_run, student)
+        assert soup.find("meta", attrs={"name": "viewport"}), student
+        policy = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+        assert policy and "script-src 'none'" in policy["content"], student
+        assert not soup.find("script"), f"{student}: the page itself needs no script"
 
 
 def test_a_test_cell_fails_on_whatever_error_output_it_has():
