@@ -76,8 +76,10 @@ c.Autograde.sanitize_preprocessors = [
 c.OverwriteCells.add_missing_cells = True
 
 # Feedback shows the score of each part and the messages written for students, never the hidden
-# tests: neither their source nor the traceback lines that quote it.
+# tests: neither their source, nor the traceback lines that quote it, nor an output of the student's
+# code that quotes it.
 c.GenerateFeedback.preprocessors = [
+    "autograder.feedback_filters.WithholdQuotedTests",
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
     "autograder.feedback_filters.HideTestTracebacks",

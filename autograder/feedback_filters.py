@@ -25,7 +25,7 @@ from traitlets import Bool, Unicode
 from . import records
 from .course import Course
 from .late import PerDayPenalty, days_late
-from .notebooks import grade_id, is_manual, is_test, meta
+from .notebooks import HIDDEN_MARKERS, grade_id, is_manual, is_test, meta, region
 from .parts import part_names
 
 HINT_PREFIX = "Misconception:"
@@ -65,6 +65,37 @@ class FeedbackPreprocessor(Preprocessor):
     nbconvert preprocessor that is not enabled silently does nothing."""
 
     enabled = Bool(True).tag(config=True)
+
+
+# A hidden-test line this long or longer, quoted in an output, means the output quotes the tests.
+QUOTED_LINE = 12
+
+
+def output_strings(output: dict) -> list[str]:
+    """Every text an output carries: its stream, each of its representations, its error."""
+    found = [output.get("text", ""), output.get("evalue", ""), *output.get("traceback", [])]
+    for value in output.get("data", {}).values():
+        found += value if isinstance(value, list) else [value if isinstance(value, str) else ""]
+    return [str(text) for text in found]
+
+
+class WithholdQuotedTests(FeedbackPreprocessor):
+    """The hidden tests run in the student's kernel, so the student's code can watch them being
+    compiled (an audit hook does) and print them in a later cell. Before ClearHiddenTests removes
+    them from the test cells, every output of another cell that quotes a line of them is withheld."""
+
+    def preprocess(self, nb, resources):
+        hidden = {line.strip() for cell in nb.cells if cell.cell_type == "code" and is_test(cell)
+                  for line in region(cell.source, HIDDEN_MARKERS) if len(line.strip()) >= QUOTED_LINE}
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not is_test(cell) and hidden:
+                cell.outputs = [WITHHELD if any(line in text for text in output_strings(output) for line in hidden)
+                                else output for output in cell.get("outputs", [])]
+        return nb, resources
+
+
+WITHHELD = {"output_type": "stream", "name": "stdout",
+            "text": "[output withheld from the feedback: it quotes the hidden tests]\n"}
 
 
 class HideTestTracebacks(FeedbackPreprocessor):

@@ -164,3 +164,19 @@ def test_every_formula_of_the_release_notebooks_is_drawn():
 def test_the_hint_line_is_split_from_the_message():
     assert split_hint("got 9, expected 3.\nMisconception: forgot to divide") == ("got 9, expected 3.", "forgot to divide")
     assert split_hint("got 9") == ("got 9", "")
+
+
+def test_an_output_that_quotes_the_hidden_tests_is_withheld():
+    """Red-teamed: an audit hook on compile caught the hidden tests as they ran, and a later answer
+    cell printed them, onto the student's own feedback page."""
+    test = nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS\n_rng = np.random.default_rng(11)\n### END HIDDEN TESTS\n"
+                                     "assert f(1) == 2", metadata={"nbgrader": {"grade": True, "grade_id": "t"}})
+    spy = nbformat.v4.new_code_cell("for s in _CAPT: print(s)")
+    spy.outputs = [nbformat.v4.new_output("stream", name="stdout", text="----\n_rng = np.random.default_rng(11)\n"),
+                   nbformat.v4.new_output("execute_result", {"text/plain": "'my own result'"})]
+    shown = nbformat.v4.new_code_cell("print('np.random.default_rng')")
+    shown.outputs = [nbformat.v4.new_output("stream", name="stdout", text="np.random.default_rng\n")]
+    nb = nbformat.v4.new_notebook(cells=[test, spy, shown])
+    nb, _ = filters.WithholdQuotedTests().preprocess(nb, {})
+    assert nb.cells[1].outputs[0]["text"].startswith("[output withheld") and nb.cells[1].outputs[1]["data"]
+    assert nb.cells[2].outputs[0]["text"] == "np.random.default_rng\n", "a fragment of a line is not a quote"
