@@ -64,6 +64,7 @@ class GuardedExecute(InstallsEmitter, Execute):
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
+        self._run_policy: Policy | None = None   # this run's: self.policy, for the student's data
 
     def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
@@ -74,26 +75,27 @@ class GuardedExecute(InstallsEmitter, Execute):
         here, from the same configuration. The kernel reads the data of the student's variant,
         which the grader decides (variants.py)."""
         course = Course.of_nbgrader(CourseDirectory(config=self.config))
-        if self.policy is None:
-            self.policy = Policy.of(course)
-        workcopy.protect(self.policy.secrets, self.policy.layers)
+        policy = self.policy or Policy.of(course)
+        workcopy.protect(policy.secrets, policy.layers)
         info = (resources or {}).get("nbgrader", {})
         student, assignment = info.get("student"), info.get("assignment")
         if student and assignment:
-            self.policy = self.policy.with_data(
+            policy = policy.with_data(
                 variants.data_for(course, assignment, variants.of_student(course, assignment, student)))
+        # Not self.policy: nbclient re-initialises the preprocessor from its config as it runs.
+        self._run_policy = policy
         path = (resources or {}).get("metadata", {}).get("path")
         before = workcopy.contents(Path(path)) if path else set()
         try:
             return super().preprocess(nb, resources, km)
         finally:
             if path:
-                workcopy.seal(Path(path), kept=before, policy=self.policy)
+                workcopy.seal(Path(path), kept=before, policy=policy)
 
     def create_kernel_manager(self) -> SandboxKernelManager:
         """nbclient's kernel manager, given this run's policy (its kernel does not start without)."""
         km = super().create_kernel_manager()
-        km.policy = self.policy
+        km.policy = self._run_policy
         return km
 
     async def async_start_new_kernel_client(self):
