@@ -9,6 +9,7 @@ page must list that pair only).
 from __future__ import annotations
 
 import ast
+import base64
 import contextlib
 import copy
 import functools
@@ -66,13 +67,20 @@ def _test_editor(solution, assignment):
 
 
 def with_data(solution, folder: Path):
-    """The notebook reading the data in `folder`, whatever the grader set: what a student who took a
-    classmate's data folder (or numbers) hands in."""
+    """The notebook reading the data of `folder`, whatever the grader set: what a student who took a
+    classmate's data (or numbers) hands in. The data travels inside the notebook, unpacked into the
+    kernel's own tmp: a kernel's view holds no data but its own variant's."""
     nb = nbformat.from_dict(solution)
     first = next(c for c in nb.cells if c.cell_type == "code" and "DATA_DIR /" in c.source)
     lines = first.source.splitlines()
     at = next(i for i, line in enumerate(lines) if "DATA_DIR /" in line)   # before the data is first used
-    first.source = "\n".join(lines[:at] + [f"DATA_DIR = Path({str(folder)!r})"] + lines[at:])
+    files = {str(p.relative_to(folder)): base64.b64encode(p.read_bytes()).decode()
+             for p in sorted(folder.rglob("*")) if p.is_file()}
+    unpack = ["import base64, tempfile", "DATA_DIR = Path(tempfile.mkdtemp())",
+              f"for _name, _data in {files!r}.items():",
+              "    (DATA_DIR / _name).parent.mkdir(parents=True, exist_ok=True)",
+              "    (DATA_DIR / _name).write_bytes(base64.b64decode(_data))"]
+    first.source = "\n".join(lines[:at] + unpack + lines[at:])
     return nb
 
 
