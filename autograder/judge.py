@@ -210,9 +210,8 @@ def misconception(record: dict, got: dict[str, Any], failed: set[str], reference
 
 def _failing(observed: dict, record: dict, reference: dict) -> set[str]:
     """The observations a mutant's recorded run fails, judged as a student's would be."""
-    return {name for name in record["expected"]
-            if name not in observed or checks.judge(decode(observed[name]), reference[name],
-                                                    record["checks"].get(name, {}), reference)}
+    got, unjudgeable = decoded(observed, record)
+    return set(unjudgeable) | set(failures(got, reference, record))
 
 
 def _same_as_mutant(name: str, value: Any, observed: dict, record: dict, reference: dict) -> bool:
