@@ -9,7 +9,7 @@ SUBMISSIONS ?= submissions
 
 .PHONY: setup list release solutions grade feedback export demo test check clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt packages/eds_data/eds_data.py packages/eds_data/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check --quiet -r requirements.txt
 	touch $(STAMP)

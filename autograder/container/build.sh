@@ -21,12 +21,18 @@ if [ -z "${ENGINE:-}" ]; then
   else echo "build.sh: neither a docker engine nor podman is available" >&2; exit 3; fi
 fi
 
+# The course's own packages (packages/*, named in requirements.txt by path) become wheels beside the
+# downloaded ones, and the image's requirements name them by project name.
 mkdir -p "$work/wheels"
-if ! cmp -s requirements.txt "$work/wheels/requirements.txt"; then
+if ! cmp -s requirements.txt "$work/wheels/requirements.in"; then
+  grep -v '^\./packages/' requirements.txt > "$work/downloads.txt"
   "$python" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
-    -r requirements.txt -d "$work/wheels"
-  cp requirements.txt "$work/wheels/requirements.txt"
+    -r "$work/downloads.txt" -d "$work/wheels"
+  cp requirements.txt "$work/wheels/requirements.in"
 fi
+rm -f "$work"/wheels/eds_data-*.whl
+"$python" -m pip wheel --quiet --disable-pip-version-check --no-deps ./packages/eds_data -w "$work/wheels"
+sed 's|^\./packages/eds_data$|eds-data|' requirements.txt > "$work/wheels/requirements.txt"
 
 # The context: the course as it is on disk (tracked and new files, never git-ignored ones) and the wheels.
 rm -rf "$work/context"
