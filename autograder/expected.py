@@ -61,9 +61,17 @@ def declared_checks(cell: NotebookNode) -> dict:
     return dict(checks)
 
 
+def datasets_read(course: Course, assignment: str) -> list[str]:
+    """The datasets of data/ an assignment reads: those its notebooks name (`DATA_DIR / "river"`), so
+    that a change to one dataset re-records only the assignments that read it."""
+    text = "".join(cell.source for name in course.notebook_names(assignment)
+                   for cell in nbs.read(course.source_dir / assignment / name).cells)
+    return [p.parent.name for p in sorted(course.data_dir.glob("*/SHA256SUMS")) if f'"{p.parent.name}"' in text]
+
+
 def inputs_sha256(course: Course, assignment: str) -> dict[str, str]:
-    """What the recorded values depend on besides the test cells: the data and the mutants."""
-    sums = "".join(p.read_text() for p in sorted(course.data_dir.glob("*/SHA256SUMS")))
+    """What the recorded values depend on besides the test cells: the data it reads and the mutants."""
+    sums = "".join((course.data_dir / d / "SHA256SUMS").read_text() for d in datasets_read(course, assignment))
     mutants = mutants_path(course, assignment)
     found = {"data": hashlib.sha256(sums.encode()).hexdigest(),
              "mutants": hashlib.sha256(mutants.read_bytes() if mutants.exists() else b"").hexdigest()}
