@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from unittest import mock
 
@@ -88,13 +90,15 @@ class ReferenceRun(InstallsEmitter, NotebookClient):
 
 
 def run(course: Course, nb: NotebookNode, folder: Path, data: Path | None = None) -> NotebookNode:
-    """Execute a trusted notebook as grading would (same kernel environment), in `folder`, on the
-    data in `data` (the committed data by default)."""
+    """Execute a trusted notebook as grading would (same kernel environment), in a scratch copy of
+    `folder`, on the data in `data` (the committed data by default). The copy keeps whatever a run
+    writes (a mutant saving to a fixed path) out of source/, whose files the release hands out."""
     timeout = course.config().Execute.get("timeout", 120)
     env = {**KernelEnvironment.of(data or course.data_dir).settings, "NBGRADER_EXECUTION": "autograde"}
-    with mock.patch.dict(os.environ, env):
+    with tempfile.TemporaryDirectory(prefix="eds-reference-") as scratch, mock.patch.dict(os.environ, env):
+        work = shutil.copytree(folder, Path(scratch) / folder.name)
         client = ReferenceRun(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                              resources={"metadata": {"path": str(folder)}})
+                              resources={"metadata": {"path": str(work)}})
         return client.execute(stderr=subprocess.DEVNULL)  # the kernel's start-up chatter is noise here
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from autograder import checks, expected, judge
+from autograder.course import Course
 from autograder.kernel.eds_observe import MIME, encode
 from autograder.observations import Unreadable, cell_observations, decode
 
@@ -284,3 +285,13 @@ def test_the_mutation_report_counts_what_the_store_tells_apart(tmp_path):
                                  "notebooks": {"99-toy.ipynb": {"test_x": record}}}))
     assert mutation_report.row(course, "99-toy") == {"assignment": "99-toy", "mutants": 2, "killed": 1,
                                                      "named": "1 of 2", "judged": "yes"}
+
+
+def test_a_reference_run_writes_nothing_into_the_source_folder(tmp_path):
+    """A mutant that saves to a fixed path must not leave a file that the release would hand out."""
+    folder = tmp_path / "source" / "99-toy"
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("open('stray.pt', 'w').write('x')\nimport os\nprint(os.getcwd())")])
+    ran = expected.run(Course(), nb, folder)
+    assert ran.cells[0].outputs[0]["text"].strip().endswith("99-toy")
+    assert list(folder.iterdir()) == []
