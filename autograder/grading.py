@@ -104,6 +104,7 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path, 
         intake.stage(course, assignment, student, checked)
         result = api.autograde(assignment, student, force=True, create=True)
         log = result.get("log", "") + result.get("error", "")
+        record.notes += guard.take_notes()
         if not result["success"]:
             record.status, record.reason = FAILED, explain(failure_summary(result))
             record.stopped = guard.take_stop()

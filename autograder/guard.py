@@ -35,9 +35,13 @@ from .sandbox.policy import Policy
 PROBE_SOURCE = (Path(__file__).parent / "kernel_probe.py").read_text()
 SHOWN = 2000   # characters of a dead cell's source and last output kept for its student's page
 
-# The cell that was running when the kernel died or ran out of time. A grading worker is a process
-# of its own for one submission, so what it leaves here is that submission's (take_stop).
+# The cell that was running when the kernel died or ran out of time, and what the grader noticed
+# about the run (a write over the disk caps). A grading worker is a process of its own for one
+# submission, so what it leaves here is that submission's (take_stop, take_notes).
 _stop: dict | None = None
+_notes: list[str] = []
+# What a write over a cap says: a tmpfs of the view full (ENOSPC), a file over RLIMIT_FSIZE (EFBIG).
+OVER_CAP = ("No space left on device", "File too large")
 
 
 def take_stop() -> dict | None:
@@ -45,6 +49,29 @@ def take_stop() -> dict | None:
     global _stop
     stop, _stop = _stop, None
     return stop
+
+
+def take_notes() -> list[str]:
+    """What the grader noticed about this process's last run, once."""
+    notes = list(_notes)
+    _notes.clear()
+    return notes
+
+
+def wrote_too_much(nb: NotebookNode, limits) -> str | None:
+    """A note for a run whose kernel hit a disk cap (a write failed with ENOSPC or EFBIG, in any
+    cell's output), in the student's words; None if none did. A student who prints the message
+    only gets the note."""
+    for number, cell in enumerate(nb.cells, 1):
+        shown = " ".join(output_text(o) for o in cell.get("outputs", []))
+        found = next((text for text in OVER_CAP if text in shown), None)
+        if found:
+            mb = lambda size: size // 1024**2  # noqa: E731
+            return (f"the notebook wrote more than it may (cell {number}: \"{found}\"): at most "
+                    f"{mb(limits.workcopy_bytes)} MB in its folder, {mb(limits.home_bytes)} MB in its home "
+                    f"folder, {mb(limits.tmp_bytes)} MB in /tmp, and no file over {mb(limits.file_bytes)} MB; "
+                    "the write that went over failed, and so did what needed it")
+    return None
 
 
 def probe_expression(function: str, argument) -> str:
@@ -86,9 +113,13 @@ class GuardedExecute(InstallsEmitter, Execute):
         self._run_policy = policy
         path = (resources or {}).get("metadata", {}).get("path")
         before = workcopy.contents(Path(path)) if path else set()
+        _notes.clear()
         try:
             return super().preprocess(nb, resources, km)
         finally:
+            note = wrote_too_much(getattr(self, "nb", None) or nb, policy.limits)
+            if note:
+                _notes.append(note)
             if path:
                 workcopy.seal(Path(path), kept=before, policy=policy)
 

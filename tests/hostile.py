@@ -34,7 +34,12 @@ TEST_LIMITS = """
 c.Execute.timeout = 10
 c.GradingLimits.notebook_seconds = 150
 c.GradingLimits.submission_bytes = 2 * 1024**2
+c.GradingLimits.workcopy_bytes = 64 * 1024**2
+c.GradingLimits.home_bytes = 32 * 1024**2
+c.GradingLimits.tmp_bytes = 32 * 1024**2
 """
+# The note the record of a kernel that wrote past its caps carries (disk-filler).
+OVER_CAP_NOTE = "the notebook wrote more than it may"
 
 
 @dataclass(frozen=True)
@@ -267,6 +272,15 @@ CASES = [
          "graded", 5),
     Case("huge-file", mean_if_blocked("open('big.bin', 'wb').write(bytes(400 * 1024**2))"), "graded", 5,
          needs=("limits",)),
+    # 18 GiB into home and working copy once (issue 22): now each stops at its tmpfs's cap, the
+    # grade stands and the record says why the writes failed
+    Case("disk-filler", answer("answer_mean", "import os\n"
+         "def fill(folder):\n    chunk = b'z' * 2**20\n    try:\n        for i in range(100000):\n"
+         "            with open(os.path.join(folder, f'fill{i}.bin'), 'wb') as f:\n"
+         "                for _ in range(16):\n                    f.write(chunk)\n"
+         "    except OSError as e:\n        return (i, str(e))\n"
+         "print([fill(os.path.expanduser('~')), fill('.'), fill('/tmp')])\n" + RIGHT_MEAN), "graded", 5,
+         needs=("view",)),
     # files
     Case("corrupt-json", lambda nb, where: b"{ not json", "rejected", 0),
     Case("nbformat-3", _nbformat3, "rejected", 0),

@@ -19,7 +19,7 @@ from autograder.sandbox import layers, processes, view
 from autograder.course import REPO, Course
 from autograder.nbgrader_api import gradebook_for
 
-from hostile import CASES, OUTSIDE_FILE, PLANTED, REFERENCE, RIGHT_MEAN, TEST_LIMITS, Case, Where, answer, hand_in
+from hostile import CASES, OUTSIDE_FILE, OVER_CAP_NOTE, PLANTED, REFERENCE, RIGHT_MEAN, TEST_LIMITS, Case, Where, answer, hand_in
 from toycourse import TOY, make_toy_course
 
 pytestmark = pytest.mark.xdist_group("hostile")  # one worker grades the class once
@@ -114,6 +114,16 @@ def test_nbgraders_feedback_reads_every_graded_notebook(hostile_run):
     folder = grading.grading_course(course).dir_of("autograded")
     for student in (s for s, r in rows.items() if r.status == "graded"):
         ClearHiddenTests().preprocess(nbs.read(folder / student / TOY / f"{TOY}.ipynb"), {})
+
+
+def test_a_kernel_that_fills_its_disk_caps_is_told_why(hostile_run):
+    """Its writes stopped at the caps (tmpfs in its view), its grade stands, its record says so; the
+    reference, graded beside it, carries no such note."""
+    if "disk-filler" not in {c.name for c in RUNNABLE}:
+        pytest.skip("the disk caps are tmpfs in the kernel's view")
+    _, rows = hostile_run
+    assert [n for n in rows["disk-filler"].notes if n.startswith(OVER_CAP_NOTE)], rows["disk-filler"].notes
+    assert not [n for n in rows[REFERENCE].notes if n.startswith(OVER_CAP_NOTE)]
 
 
 def test_tampering_is_explained_in_the_graded_notebook(hostile_run):
@@ -264,12 +274,21 @@ def test_the_view_holds_only_what_the_kernel_needs_without_root(nobodys_home, mo
                       capture_output=True).returncode:
         pytest.skip("no unprivileged user namespaces for other users here")
     home = nobodys_home
+    capped = home / "capped"   # as the kernel's home and working copy: a tmpfs of 1 MiB, its contents copied
+    capped.mkdir()
+    (capped / "given.txt").write_text("given")
+    for path in (capped, capped / "given.txt"):
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
     monkeypatch.setattr(os, "getuid", lambda: nobody.pw_uid)
     monkeypatch.setattr(os, "getgid", lambda: nobody.pw_gid)
-    built = view.View(readonly=(), writable=(str(home),), home=str(home), workdir=str(home))
+    built = view.View(readonly=(), writable=(str(home),), home=str(home), workdir=str(home),
+                      capped=((str(capped), 1024**2),), tmp_bytes=1024**2)
     checks = (f"! ls /home; ! cat {outside_file}; ! ls {REPO}; ! touch /usr/planted; ! touch /planted; "
-              f"touch {home}/written && touch /tmp/written && ls /proc/1 >/dev/null && id -u")
+              f"touch {home}/written && touch /tmp/written && ls /proc/1 >/dev/null && "
+              f"grep -q given {capped}/given.txt && touch {capped}/written && "
+              f"! head -c 3000000 /dev/zero > {capped}/big && ! head -c 3000000 /dev/zero > /tmp/big && id -u")
     run = subprocess.run(["runuser", "-u", "nobody", "--", *built.command(["sh", "-c", checks], pids=True, limits=[],
                                                                          as_root=False)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split()[-1] == str(nobody.pw_uid) and (home / "written").exists()
+    assert not (capped / "written").exists() and not (capped / "big").exists()  # the kernel's writes stay in its tmpfs
