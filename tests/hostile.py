@@ -177,6 +177,10 @@ def _links_and_a_fifo_beside(folder, where):
     os.mkfifo(folder / "pipe")
 
 
+def _a_timestamp_that_is_no_date(folder, where):
+    (folder / "timestamp.txt").write_text("not a date'; DROP TABLE grade;--")
+
+
 def _answer_given_grade_metadata(nb, where):
     nbs.cells_by_id(nb)["answer_double"].metadata.nbgrader.update(grade=True, points=30)
 
@@ -330,4 +334,6 @@ CASES = [
                                                  + "### END SOLUTION\n"), "graded", 5),
     Case("duplicate-cell-ids", edit(_duplicate_cell_ids), "graded", 5),
     Case("kernelspec-that-does-not-exist", edit(_kernelspec_that_does_not_exist), "graded", 5),
+    # nbgrader's own error on it was the reason once (issue 22): now a note, and graded as on time
+    Case("timestamp-not-a-date", AS_HANDED_OUT, "graded", 5, plant=_a_timestamp_that_is_no_date),
 ]

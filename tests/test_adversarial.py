@@ -126,6 +126,12 @@ def test_a_kernel_that_fills_its_disk_caps_is_told_why(hostile_run):
     assert not [n for n in rows[REFERENCE].notes if n.startswith(OVER_CAP_NOTE)]
 
 
+def test_a_timestamp_that_is_not_a_date_is_a_note(hostile_run):
+    _, rows = hostile_run
+    assert "timestamp.txt is not a date: \"not a date'; DROP TABLE grade;--\"; graded as on time" in \
+        rows["timestamp-not-a-date"].notes
+
+
 def test_tampering_is_explained_in_the_graded_notebook(hostile_run):
     """The probe's finding stays in the instructor's copy (the judge keeps a test cell's own outputs
     in its metadata); no score depends on it."""
