@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psutil
@@ -15,7 +16,7 @@ import pytest
 from nbgrader.preprocessors import ClearHiddenTests
 
 from autograder import grading, notebooks as nbs, records
-from autograder.sandbox import layers, processes, view
+from autograder.sandbox import keyrings, layers, processes, view
 from autograder.course import REPO, Course
 from autograder.nbgrader_api import gradebook_for
 
@@ -255,6 +256,47 @@ def test_a_zombie_leaders_thread_neither_outlives_grading_nor_reaches_the_next_s
     assert (rows[LINGERER.name].status, rows[LINGERER.name].score) == ("graded", 5), rows[LINGERER.name].reason
     assert (rows[NEXT].status, rows[NEXT].score) == ("graded", 5), rows[NEXT].reason
     assert len(drawn) == 2 and not left_by(set(drawn))
+
+
+# A key planted in every keyring a kernel reaches (issue 22: keyrings were left per uid, and the
+# grader's session keyring was every kernel's), and a next student whose answer is right only if it
+# finds none of them.
+KEYCTL = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(os.uname().machine)   # add_key, keyctl
+KEY_PRELUDE = (f"import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nADD_KEY, KEYCTL = {KEYCTL}\n"
+               "RINGS = (-3, -4, -5)   # session, user, user session\n")
+KEY_PLANTER = Case("keyring-planter", answer("answer_mean", KEY_PRELUDE + (
+    "for ring in RINGS:\n"
+    "    libc.syscall(ADD_KEY, b'user', b'eds-planted', b'x' * 100, 100, ctypes.c_long(ring))\n"
+    "persistent = libc.syscall(KEYCTL, ctypes.c_long(22), ctypes.c_long(-1), ctypes.c_long(-3))\n"
+    "libc.syscall(ADD_KEY, b'user', b'eds-planted', b'x', 1, ctypes.c_long(persistent))\n") + RIGHT_MEAN),
+    "graded", 5)
+KEY_SEEKER = Case("zzz-keyring-seeker", answer("answer_mean", KEY_PRELUDE + (
+    "import numpy as np\ndef mean_of(values):\n"
+    "    found = [libc.syscall(KEYCTL, ctypes.c_long(10), ctypes.c_long(ring), b'user', b'eds-planted', "
+    "ctypes.c_long(0)) for ring in RINGS]\n"
+    "    return float(np.mean(values)) if all(key < 0 for key in found) else -1.0\n")), "graded", 5)
+
+
+@pytest.mark.skipif(KEYCTL is None, reason="no keyctl syscall numbers for this machine")
+def test_keyrings_neither_reach_the_next_student_nor_outlive_the_submission(tmp_path, monkeypatch):
+    """The next student's kernel finds none of the keys; once grade returns, no submission uid holds a
+    key (/proc/key-users) and the grader's own keyrings hold none of them (/proc/keys)."""
+    drawn: list[int] = []
+    draw = processes.submission_uid
+    monkeypatch.setattr(processes, "submission_uid", lambda: drawn.append(draw()) or drawn[-1])
+    course = make_toy_course(tmp_path / "course")
+    solution = nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb")
+    hand_in([KEY_PLANTER, KEY_SEEKER], solution, Where(course.root, course.work, tmp_path / "subs"), tmp_path / "subs")
+    before = Path("/proc/keys").read_text().count("eds-planted")
+    rows = {r.student: r for r in grading.grade(course, TOY, tmp_path / "subs", jobs=1)}
+    for case in (KEY_PLANTER, KEY_SEEKER):
+        assert (rows[case.name].status, rows[case.name].score) == ("graded", 5), rows[case.name].reason
+    for _ in range(50):   # the kernel frees invalidated keys a moment later
+        if not set(drawn) & set(keyrings.holders()):
+            break
+        time.sleep(0.1)
+    assert not set(drawn) & set(keyrings.holders())
+    assert Path("/proc/keys").read_text().count("eds-planted") == before
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Instance, Unicode
 
-from . import fontcache, view
+from . import fontcache, keyrings, view
 from .environment import matplotlib_dir
 from .layers import KERNEL_HOME_PREFIX
 from .policy import Policy
@@ -86,6 +86,7 @@ class SandboxKernelManager(AsyncKernelManager):
             if kw.get("cwd"):
                 give(Path(kw["cwd"]), uid)
         kw["env"] = policy.environment.for_kernel(kw.get("env", os.environ), home)
+        kw["preexec_fn"] = keyrings.new_session   # not the grader's session keyring
         fontcache.seed(matplotlib_dir(home), uid if "user" in policy.layers else None)
         limits = policy.limits
         kernel_view = view.View(readonly=tuple(view.kernel_files(policy.data_dir)), writable=(str(runtime),),

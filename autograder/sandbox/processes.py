@@ -8,6 +8,8 @@ from pathlib import Path
 
 import psutil
 
+from . import keyrings
+
 
 def job_uid(slot: int) -> int:
     """A uid no other grading run on this machine uses at the same time (its pid is unique), so
@@ -26,19 +28,21 @@ def submission_uid() -> int:
 
 def reap(uid: int, layers: tuple[str, ...]) -> None:
     """Kill whatever still runs under a kernel's uid (a fork bomb's sleepers, a process left to race
-    the grader) and wait until it is gone. Only kernels with a uid of their own (the user layer among
-    `layers`): without it, the pids layer ends what a kernel leaves when the kernel ends."""
+    the grader) and wait until it is gone; then drop the keyrings it made under that uid. Only
+    kernels with a uid of their own (the user layer among `layers`): without it, the pids layer ends
+    what a kernel leaves when the kernel ends, and its user namespace its uid's keyrings."""
     if "user" not in layers:
         return
     for _ in range(20):  # a fork bomb may still be forking while the first ones die
         procs = [p for p in psutil.process_iter(["uids", "status"])
                  if p.info["uids"] and p.info["uids"].effective == uid and lingering(p)]
         if not procs:
-            return
+            break
         for proc in procs:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
         psutil.wait_procs(procs, timeout=1)
+    keyrings.drop(uid)   # the keyrings the kernel made under its uid, and their keys
 
 
 def lingering(proc: psutil.Process) -> bool:
