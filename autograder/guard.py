@@ -74,6 +74,12 @@ def wrote_too_much(nb: NotebookNode, limits) -> str | None:
     return None
 
 
+def student_policy(course: Course, policy: Policy, assignment: str, student: str) -> Policy:
+    """`policy` for one student's kernel: it reads the data of the student's variant, which the grader
+    decides (variants.py); the grading log describes this one, what the kernel has mounted."""
+    return policy.with_data(variants.data_for(course, assignment, variants.of_student(course, assignment, student)))
+
+
 def probe_expression(function: str, argument) -> str:
     """An expression that defines the probe afresh in a private namespace and calls it."""
     return f"(lambda ns: (exec({PROBE_SOURCE!r}, ns), ns[{function!r}]({argument!r}))[1])({{}})"
@@ -107,8 +113,7 @@ class GuardedExecute(InstallsEmitter, Execute):
         info = (resources or {}).get("nbgrader", {})
         student, assignment = info.get("student"), info.get("assignment")
         if student and assignment:
-            policy = policy.with_data(
-                variants.data_for(course, assignment, variants.of_student(course, assignment, student)))
+            policy = student_policy(course, policy, assignment, student)
         # Not self.policy: nbclient re-initialises the preprocessor from its config as it runs.
         self._run_policy = policy
         path = (resources or {}).get("metadata", {}).get("path")

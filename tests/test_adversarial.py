@@ -15,9 +15,10 @@ import psutil
 import pytest
 from nbgrader.preprocessors import ClearHiddenTests
 
-from autograder import grading, notebooks as nbs, records
+from autograder import grading, guard, notebooks as nbs, records, variants
 from autograder.sandbox import keyrings, layers, processes, view
 from autograder.course import REPO, Course
+from autograder.sandbox.policy import Policy
 from autograder.nbgrader_api import gradebook_for
 
 from hostile import CASES, OUTSIDE_FILE, OVER_CAP_NOTE, PLANTED, REFERENCE, RIGHT_MEAN, TEST_LIMITS, Case, Where, answer, hand_in
@@ -154,6 +155,20 @@ def test_every_log_lists_the_isolation_layers(hostile_run):
         assert ("MISSING" in log) == bool(layers.missing_layers(LAYERS))
         if "view" in LAYERS:  # what the kernel's root holds, the course's data among it
             assert str(course.data_dir) in log.split("isolation view: ")[1].splitlines()[0], student
+
+
+@pytest.mark.skipif("view" not in LAYERS, reason="no view here: the log names no data folder")
+def test_the_log_names_the_data_the_kernel_has_mounted_for_a_variant_assignment():
+    """For an assignment with variants the kernel mounts its student's variant of the data, not data/
+    (issue 22: the log named data/); grade_one and GuardedExecute take it from guard.student_policy."""
+    course = grading.grading_course(Course())
+    assignment = "01-regression"
+    student = next(s for s in (f"student{i}" for i in range(100)) if variants.of_student(course, assignment, s))
+    policy = guard.student_policy(course, Policy.of(course), assignment, student)
+    assert policy.data_dir != course.data_dir
+    line = next(text for text in layers.describe_layers(policy) if text.startswith("isolation view: "))
+    mounted = [part.split(" (")[0] for part in line.split(", ")]
+    assert str(policy.data_dir) in mounted and str(course.data_dir) not in mounted, line
 
 
 def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
