@@ -3,17 +3,23 @@
 The tests run in the student's own kernel, so whatever the student's code changed is still in
 force when a test runs. Before every test cell the grader asks the kernel, out of band (a silent
 request answered through `user_expressions`), whether anything that decides a test's outcome was
-replaced: builtins, NumPy's and pandas' comparison helpers, IPython's traceback display, input or
-AST transformers (which could read or rewrite the hidden tests), event hooks, trace functions
-(kernel_probe.py). A test cell run after such a change gets an error output, so nbgrader gives it
-0, and the reason is in the feedback. Test cells run without history, so `In`/`_ih` never hold
-hidden-test source.
+replaced: builtins, `sys`'s trace functions, NumPy's and pandas' comparison helpers, IPython's
+traceback display, input or AST transformers (which could read or rewrite the hidden tests), event
+hooks, trace functions (kernel_probe.py). The first report is taken as the kernel starts, before any
+of the student's code, and kept here, outside the kernel: later ones are compared with it by the
+identity of each object, so a replacement is found whatever file name its code claims. A test cell
+run after such a change gets an error output naming what was replaced, and the reason is in the
+feedback. Test cells run without history, so `In`/`_ih` never hold hidden-test source.
 
-This stops the tampering we know of; code that rewrites the kernel's own messaging could still lie,
-which is why the kernel also runs in the sandbox, and why the README states that limit.
+What the check can claim: that none of the watched objects is another than at the kernel's start,
+and that no hook was added but the installed libraries' own. It runs in the student's kernel, so code
+that replaces what the probe itself uses (exec, the kernel's messaging) could still make it answer
+falsely; no grade rests on it (the judge decides outside the kernel), which is why the kernel also
+runs in the sandbox, and why the README states that limit.
 """
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -80,6 +86,24 @@ def student_policy(course: Course, policy: Policy, assignment: str, student: str
     return policy.with_data(variants.data_for(course, assignment, variants.of_student(course, assignment, student)))
 
 
+def findings(before: dict, now: dict) -> list[str]:
+    """What changed between the probe's report as the kernel started (`before`, kept by the grader)
+    and `now`: a watched callable that is another object than at the start, or that was not there at
+    the start and is not the library's own code; a hook added since that is not the library's; a trace
+    or profile function."""
+    found = []
+    for name, (identity, library) in now["watched"].items():
+        known = before["watched"].get(name)
+        if (known[0] != identity) if known else not library:
+            found.append(f"{name} was replaced")
+    if now["traced"]:
+        found.append("a trace or profile function was set")
+    started = {identity for identity, _ in before["hooks"]}
+    if any(identity not in started and not library for identity, library in now["hooks"]):
+        found.append("input or AST transformers, or event callbacks, were added by the notebook")
+    return found
+
+
 def probe_expression(function: str, argument) -> str:
     """An expression that defines the probe afresh in a private namespace and calls it."""
     return f"(lambda ns: (exec({PROBE_SOURCE!r}, ns), ns[{function!r}]({argument!r}))[1])({{}})"
@@ -98,6 +122,8 @@ class GuardedExecute(InstallsEmitter, Execute):
         kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
         self._run_policy: Policy | None = None   # this run's: self.policy, for the student's data
+        self._snapshot: dict | None = None   # the probe's report as the kernel started (kernel_probe)
+        self._snapshot_taken = False
 
     def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
@@ -119,6 +145,7 @@ class GuardedExecute(InstallsEmitter, Execute):
         path = (resources or {}).get("metadata", {}).get("path")
         before = workcopy.contents(Path(path)) if path else set()
         _notes.clear()
+        self._snapshot, self._snapshot_taken = None, False
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -151,11 +178,21 @@ class GuardedExecute(InstallsEmitter, Execute):
         value = (reply or {}).get("content", {}).get("user_expressions", {}).get("r", {})
         return value.get("data", {}).get("text/plain") if value.get("status") == "ok" else None
 
+    async def _state(self, function: str) -> dict | None:
+        """The probe's report (kernel_probe.state or .snapshot), None if the kernel gave none."""
+        answer = await self._ask(probe_expression(function, None))
+        try:
+            state = ast.literal_eval(answer) if answer else None
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+        return state if isinstance(state, dict) and {"watched", "hooks", "traced"} <= set(state) else None
+
     async def _tampering(self) -> str | None:
-        found = await self._ask(probe_expression("probe", None))
-        if found is None:
+        now = await self._state("state")
+        if now is None or self._snapshot is None:
             return "the kernel did not answer the grader's integrity check"
-        return None if found.strip() == "[]" else found
+        found = findings(self._snapshot, now)
+        return "; ".join(found) if found else None
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count=None,
                                  store_history: bool = True) -> NotebookNode:
@@ -173,6 +210,9 @@ class GuardedExecute(InstallsEmitter, Execute):
     async def _guarded(self, cell: NotebookNode, cell_index: int, execution_count, store_history: bool) -> NotebookNode:
         if not self.guard:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self._snapshot is None and not self._snapshot_taken:   # before any of the student's code runs
+            self._snapshot_taken = True
+            self._snapshot = await self._state("snapshot")
         if not (cell.cell_type == "code" and is_test(cell)):
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         problem = await self._tampering()

@@ -88,6 +88,27 @@ def hand_in(cases: list[Case], solution, where: Where, folder: Path) -> None:
             case.plant(path.parent, where)
 
 
+EVADE_PROBE = """
+import builtins, sys, types, numpy
+from IPython import get_ipython
+LIBRARY_NAME = numpy.__file__.replace('__init__.py', 'core/numeric.py')
+def library_looking(source, name, ns):
+    exec(compile(source, LIBRARY_NAME, 'exec'), ns)
+    return ns[name]
+ns = {'sorted': builtins.sorted}
+builtins.sorted = library_looking('def sorted(*a, **k):\\n    return ns_sorted(*a, **k)\\n', 'sorted', {'ns_sorted': sorted})
+numpy.array_equal = library_looking('def array_equal(*a, **k):\\n    return True\\n', 'array_equal', ns)
+fake = types.ModuleType('numpy_fake')
+fake.__file__ = LIBRARY_NAME
+sys.modules['numpy_fake'] = fake
+exec(compile('class T:\\n    def __call__(self, lines):\\n        return lines\\n', LIBRARY_NAME, 'exec'), fake.__dict__)
+fake.T.__module__ = 'numpy_fake'
+get_ipython().input_transformers_post.append(fake.T())
+sys.setprofile(library_looking('def profile(*a):\\n    return None\\n', 'profile', ns))
+sys.getprofile = library_looking('def getprofile():\\n    return None\\n', 'getprofile', ns)
+"""
+
+
 def mean_if_blocked(action: str):
     """mean_of is right only if `action` (reading, writing, connecting) raises OSError."""
     return answer("answer_mean", "import numpy as np\ndef mean_of(values):\n    try:\n"
@@ -314,6 +335,9 @@ CASES = [
          "graded", 3),
     Case("hook-reads-hidden-tests", tamper("get_ipython().events.register('pre_run_cell', lambda info: None)"),
          "graded", 0),
+    # replacements compiled under an installed file's name, and sys's trace getters faked to hide a
+    # profile function: the probe once judged by that name and saw nothing (issue 22)
+    Case("tamper-under-a-library-file-name", tamper(EVADE_PROBE), "graded", 0),
     # links and special files, read as root (issue 22)
     Case("notebook-links-to-the-solution", AS_HANDED_OUT, "rejected", 0,
          plant=_notebook_links_to_the_solution),

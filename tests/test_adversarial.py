@@ -128,6 +128,34 @@ def test_a_kernel_that_fills_its_disk_caps_is_told_why(hostile_run):
     assert not [n for n in rows[REFERENCE].notes if n.startswith(OVER_CAP_NOTE)]
 
 
+def tampering_found(course, student: str) -> list[str]:
+    """What the probe reported in one student's graded notebook (the instructor's copy)."""
+    folder = grading.grading_course(course).dir_of("autograded") / student / TOY
+    return [o["evalue"] for c in nbs.read(folder / f"{TOY}.ipynb").cells
+            for o in c.get("metadata", {}).get("eds", {}).get("kernel_outputs", [])
+            if o.get("ename") == "TamperingDetected"]
+
+
+def test_replacements_under_a_library_file_name_are_found(hostile_run):
+    """The probe judges by identity against its report from the kernel's start, held by the grader:
+    code compiled under numpy's file name, a class planted in a fake module with that file, and
+    faked trace getters are all named (issue 22: they passed as the library's)."""
+    course, _ = hostile_run
+    found = tampering_found(course, "tamper-under-a-library-file-name")
+    assert found, "the probe found nothing"
+    for what in ("builtins.sorted was replaced", "numpy.array_equal was replaced", "sys.getprofile was replaced",
+                 "input or AST transformers, or event callbacks, were added by the notebook"):
+        assert what in found[0], found[0]
+
+
+def test_an_untampered_kernel_is_not_reported(hostile_run):
+    """No false alarm: the reference and the cases that only read, write or compute have no finding
+    (matplotlib's own hooks, numpy imported by the notebook, pandas' helpers are the library's)."""
+    course, rows = hostile_run
+    honest = [REFERENCE, "sys-exit", "tests-reordered", "reads-the-course-data", "huge-output"]
+    assert {s: tampering_found(course, s) for s in honest if s in rows} == {s: [] for s in honest if s in rows}
+
+
 def test_a_timestamp_that_is_not_a_date_is_a_note(hostile_run):
     _, rows = hostile_run
     assert "timestamp.txt is not a date: \"not a date'; DROP TABLE grade;--\"; graded as on time" in \
