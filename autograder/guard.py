@@ -86,6 +86,9 @@ def student_policy(course: Course, policy: Policy, assignment: str, student: str
     return policy.with_data(variants.data_for(course, assignment, variants.of_student(course, assignment, student)))
 
 
+NO_SNAPSHOT = {"watched": {}, "hooks": [], "traced": False}
+
+
 def findings(before: dict, now: dict) -> list[str]:
     """What changed between the probe's report as the kernel started (`before`, kept by the grader)
     and `now`: a watched callable that is another object than at the start, or that was not there at
@@ -123,7 +126,6 @@ class GuardedExecute(InstallsEmitter, Execute):
         super().__init__(*args, **kwargs)
         self._run_policy: Policy | None = None   # this run's: self.policy, for the student's data
         self._snapshot: dict | None = None   # the probe's report as the kernel started (kernel_probe)
-        self._snapshot_taken = False
 
     def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
@@ -145,7 +147,7 @@ class GuardedExecute(InstallsEmitter, Execute):
         path = (resources or {}).get("metadata", {}).get("path")
         before = workcopy.contents(Path(path)) if path else set()
         _notes.clear()
-        self._snapshot, self._snapshot_taken = None, False
+        self._snapshot = None
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -189,9 +191,9 @@ class GuardedExecute(InstallsEmitter, Execute):
 
     async def _tampering(self) -> str | None:
         now = await self._state("state")
-        if now is None or self._snapshot is None:
+        if now is None:
             return "the kernel did not answer the grader's integrity check"
-        found = findings(self._snapshot, now)
+        found = findings(self._snapshot or NO_SNAPSHOT, now)
         return "; ".join(found) if found else None
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count=None,
@@ -210,9 +212,9 @@ class GuardedExecute(InstallsEmitter, Execute):
     async def _guarded(self, cell: NotebookNode, cell_index: int, execution_count, store_history: bool) -> NotebookNode:
         if not self.guard:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        if self._snapshot is None and not self._snapshot_taken:   # before any of the student's code runs
-            self._snapshot_taken = True
-            self._snapshot = await self._state("snapshot")
+        if self._snapshot is None:   # before any of the student's code runs; without an answer in time,
+            # every callable is judged by its code alone
+            self._snapshot = await self._state("snapshot") or NO_SNAPSHOT
         if not (cell.cell_type == "code" and is_test(cell)):
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         problem = await self._tampering()

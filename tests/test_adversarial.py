@@ -148,6 +148,23 @@ def test_replacements_under_a_library_file_name_are_found(hostile_run):
         assert what in found[0], found[0]
 
 
+def test_the_probe_compares_identities_with_the_start_and_judges_newcomers_by_their_code():
+    """A watched name that is another object than at the start is replaced, whatever its code claims;
+    one that was not there at the start (a module imported later) and every hook added since are
+    judged by the probe's verdict on their code; without a report from the start, all are."""
+    start = {"watched": {"builtins.sorted": [1, True], "numpy.allclose": [2, True]}, "hooks": [[10, True]],
+             "traced": False}
+    now = {"watched": {"builtins.sorted": [3, True], "numpy.allclose": [2, True],
+                       "pandas.testing.assert_frame_equal": [4, False]},
+           "hooks": [[10, True], [11, True], [12, False]], "traced": True}
+    assert guard.findings(start, now) == [
+        "builtins.sorted was replaced", "pandas.testing.assert_frame_equal was replaced",
+        "a trace or profile function was set",
+        "input or AST transformers, or event callbacks, were added by the notebook"]
+    assert guard.findings(guard.NO_SNAPSHOT, {**now, "hooks": [[11, True]], "traced": False}) == [
+        "pandas.testing.assert_frame_equal was replaced"]
+
+
 def test_an_untampered_kernel_is_not_reported(hostile_run):
     """No false alarm: the reference and the cases that only read, write or compute have no finding
     (matplotlib's own hooks, numpy imported by the notebook, pandas' helpers are the library's)."""
