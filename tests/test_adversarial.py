@@ -62,8 +62,23 @@ def hostile_run(tmp_path_factory, outside_file):
     (course.data_dir / "given.csv").parent.mkdir(exist_ok=True)
     (course.data_dir / "given.csv").write_text("x\n1\n")
     build_class(course, root / "subs", RUNNABLE)
-    rows = {r.student: r for r in grading.grade(course, TOY, root / "subs", jobs=2)}
+    with pytest.MonkeyPatch.context() as patch:   # the uids drawn, for what may outlive a submission
+        draw = processes.submission_uid
+        patch.setattr(processes, "submission_uid", lambda: DRAWN.append(draw()) or DRAWN[-1])
+        rows = {r.student: r for r in grading.grade(course, TOY, root / "subs", jobs=2)}
     return course, rows
+
+
+DRAWN: list[int] = []   # the submission uids hostile_run drew
+
+
+def test_no_connection_folder_outlives_its_submission(hostile_run):
+    """As root each kernel's connection folder is a tmpfs of the grader's: gone after the run, even
+    for the submissions whose worker was killed over its time (loop-ignores-sigint)."""
+    if "user" not in LAYERS:
+        pytest.skip("not root: the connection folders are the kernel manager's temporary folders")
+    left = [str(folder) for folder in processes.KERNEL_ROOT.iterdir() if folder.lstat().st_uid in set(DRAWN)]
+    assert DRAWN and not left
 
 
 def test_the_suite_is_large_enough():

@@ -15,9 +15,9 @@ from . import fontcache, keyrings, view
 from .environment import matplotlib_dir
 from .layers import KERNEL_HOME_PREFIX
 from .policy import Policy
+from .processes import KERNEL_ROOT
 from .workcopy import give
 
-KERNEL_ROOT = Path("/run/eds-kernels")
 # The folder of a kernel's connection file, sockets and log (the grader reaches it from outside the
 # view); as root, a tmpfs of this size. The kernel's home is a folder in it, a tmpfs of its own in
 # the view (GradingLimits.home_bytes).
