@@ -28,8 +28,9 @@ def feedback_config(course: Course) -> Config:
     """
     cfg = Config()
     cfg.GenerateFeedback.preprocessors = list(course.config().GenerateFeedback.preprocessors) + [
-        "autograder.feedback_filters.FeedbackSummary", "autograder.feedback_filters.RenderMaths"]
-    cfg.FeedbackSummary.workdir = str(course.work)
+        "autograder.feedback_filters.CapHeavyContent", "autograder.feedback_filters.FeedbackSummary",
+        "autograder.feedback_filters.RenderMaths"]
+    cfg.FeedbackSummary.workdir = cfg.RenderMaths.workdir = str(course.work)
     cfg.HTMLExporter.template_name = "eds_feedback"
     cfg.HTMLExporter.filters = {"points": "autograder.feedback_filters.points"}
     cfg.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]

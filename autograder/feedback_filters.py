@@ -7,14 +7,23 @@
 - FeedbackSummary: the first line of the page (autograded score, written points pending, late
   penalty with its rule, due date and submission time) and the table under it (score, message and
   misconception of each part, the grader's notes), handed to the template in `resources["eds"]`.
+- CapHeavyContent: what a student's cells hold is rendered by nbconvert's markdown parser and HTML
+  filters, some of which take quadratic time on deep nesting (50 s for one student's page once, for
+  20 000 nested <div>s or '[' in an answer): a markdown cell or a rich output (HTML, markdown, LaTeX)
+  heavier than the caps below is shown as plain text, its first SHOWN_CHARS, with a line saying why.
 - RenderMaths: nbgrader's template typesets maths with MathJax from a CDN, which a student reading
   the page offline never gets; the maths of markdown cells is drawn by matplotlib's mathtext instead.
+  Drawing costs 0.03-0.2 s a formula: the assignment's own formulas are always drawn (and drawn once
+  per run: the images are cached), a student's own at most MAX_OWN_FORMULAS per notebook, none longer
+  than MAX_TEX characters or nested deeper than MAX_BRACES; the rest are shown as TeX.
 """
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
+import json
 import re
 from pathlib import Path
 
@@ -169,6 +178,54 @@ class FeedbackSummary(FeedbackPreprocessor):
         return nb, resources
 
 
+# Beyond these a student's markdown or rich output is shown as plain text: its length, and the
+# characters that open a nested or parsed construct (tags, links, emphasis, quotes, maths, groups).
+# The course's own cells stay far below (the most in a release cell: 365 of them).
+MAX_CHARS = 100_000
+MAX_MARKUP = 2_000
+MARKUP = "<>[]*_`$\\{}"
+SHOWN_CHARS = 2_000   # of a heavy text: nbconvert's link filters are quadratic in its "["s
+RICH = ("text/html", "text/markdown", "text/latex", "image/svg+xml")
+HEAVY_NOTE = ("[shown as plain text: it holds more markup, maths or nesting than the feedback page draws "
+              "({what})]")
+
+
+def heaviness(text: str) -> str:
+    """Why `text` is too heavy to render ('' if it is not)."""
+    if len(text) > MAX_CHARS:
+        return f"{len(text)} characters"
+    markup = sum(text.count(c) for c in MARKUP)
+    return f"{markup} markup characters" if markup > MAX_MARKUP else ""
+
+
+def as_plain_markdown(text: str, why: str) -> str:
+    """`text` as one fenced block of plain text (cut at SHOWN_CHARS), after the line that says why."""
+    shown = text[:SHOWN_CHARS] + ("\n..." if len(text) > SHOWN_CHARS else "")
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", shown)), default=0))
+    return f"*{HEAVY_NOTE.format(what=why)}*\n\n{fence}text\n{shown}\n{fence}\n"
+
+
+class CapHeavyContent(FeedbackPreprocessor):
+    """Markdown cells and rich outputs too heavy to render become plain text (before RenderMaths)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown":
+            why = heaviness(cell.source)
+            if why:
+                cell.source = as_plain_markdown(cell.source, why)
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            for mime in [m for m in RICH if m in data]:
+                text = data[mime] if isinstance(data[mime], str) else json.dumps(data[mime])
+                why = heaviness(text)
+                if why:
+                    del data[mime]
+                    plain = data.get("text/plain") or text
+                    data["text/plain"] = (HEAVY_NOTE.format(what=f"a {mime} output of {why}") + "\n"
+                                          + plain[:SHOWN_CHARS])
+        return cell, resources
+
+
 # A code span (kept as is), display maths $$...$$, or inline maths $...$ ( \$ is a dollar sign).
 MATH = re.compile(r"(`+)(?:.+?)\1|(?<!\\)\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$", re.S)
 
@@ -192,6 +249,24 @@ def mathtext_tex(tex: str) -> str:
     return tex.strip()
 
 
+MAX_OWN_FORMULAS = 60   # a student's own formulas drawn per notebook; the assignment's are always drawn
+MAX_TEX = 600           # characters of one formula (the course's longest: under 300)
+MAX_BRACES = 12         # {} nesting of one formula (mathtext's time grows with it)
+
+
+def braces(tex: str) -> int:
+    depth = deepest = 0
+    for char in tex:
+        depth += (char == "{") - (char == "}")
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def as_code(tex: str) -> str:
+    return f"<code>{html.escape(tex)}</code>"
+
+
+@functools.lru_cache(maxsize=4096)   # the assignment's formulas, drawn once per run, not once per student
 def formula_image(tex: str, style: str) -> str:
     """An <img> of one formula drawn by mathtext, or the TeX in <code> if mathtext cannot parse it."""
     from matplotlib import mathtext
@@ -202,7 +277,7 @@ def formula_image(tex: str, style: str) -> str:
     try:
         mathtext.math_to_image(f"${mathtext_tex(tex)}$", buffer, format="svg", prop=None)
     except (ValueError, RuntimeError):
-        return f"<code>{html.escape(tex)}</code>"
+        return as_code(tex)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (f'<img class="eds-math" style="{style}" alt="{html.escape(tex.strip(), quote=True)}" '
             f'src="data:image/svg+xml;base64,{data}">')
@@ -227,17 +302,52 @@ def tex_image(tex: str, display: bool) -> str:
     return f'<span class="eds-display">{joined}</span>' if display else joined
 
 
-def render_maths(markdown: str) -> str:
+def render_maths(markdown: str, draws=lambda tex: True) -> str:
+    """`markdown` with its maths drawn, each formula for which `draws` says yes; the others as TeX."""
     def replace(match: re.Match) -> str:
         if match.group(1):
             return match.group(0)
         display = match.group(2) is not None
-        return tex_image(match.group(2) if display else match.group(3), display)
+        tex = match.group(2) if display else match.group(3)
+        return tex_image(tex, display) if draws(tex) else as_code(tex)
     return MATH.sub(replace, markdown)
 
 
+def formulas(markdown: str) -> set[str]:
+    return {m.group(2) if m.group(2) is not None else m.group(3) for m in MATH.finditer(markdown) if not m.group(1)}
+
+
+@functools.lru_cache(maxsize=64)
+def assignment_formulas(release_notebook: str) -> frozenset:
+    """The formulas of the assignment's own notebook as released (none if it cannot be read)."""
+    try:
+        cells = json.loads(Path(release_notebook).read_text())["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
+    return frozenset(tex for cell in cells if cell.get("cell_type") == "markdown"
+                     for tex in formulas("".join(cell.get("source", ""))))
+
+
 class RenderMaths(FeedbackPreprocessor):
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown" and "$" in cell.source:
-            cell.source = render_maths(cell.source)
-        return cell, resources
+    """Draws the maths of markdown cells; what the student wrote within the caps (module docstring)."""
+
+    workdir = Unicode("", help="The course's working folder, where the released notebooks are").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        release = Path(self.workdir) / "release" / str(info.get("assignment")) / f"{info.get('notebook')}.ipynb"
+        known = assignment_formulas(str(release)) if self.workdir else frozenset()
+        budget = [MAX_OWN_FORMULAS]
+
+        def draws(tex: str) -> bool:
+            if tex in known:
+                return True
+            if budget[0] <= 0 or len(tex) > MAX_TEX or braces(tex) > MAX_BRACES:
+                return False
+            budget[0] -= 1
+            return True
+
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and "$" in cell.source:
+                cell.source = render_maths(cell.source, draws)
+        return nb, resources

@@ -94,8 +94,9 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path, 
     """Check, stage and autograde one submission; returns its record and nbgrader's log."""
     started = time.monotonic()
     checked = intake.check(course, assignment, folder, policy.limits.submission_bytes)
+    mounted = guard.student_policy(course, policy, assignment, student)   # the variant's data, as the kernel's
     record = Record(student, assignment, GRADED, notes=checked.notes, timestamp=checked.timestamp,
-                    submission_sha256=checked.sha256, layers=layers.describe_layers(policy))
+                    submission_sha256=checked.sha256, layers=layers.describe_layers(mounted))
     log = ""
     if not checked.ok:
         record.status, record.reason = REJECTED, checked.reason
@@ -104,6 +105,7 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path, 
         intake.stage(course, assignment, student, checked)
         result = api.autograde(assignment, student, force=True, create=True)
         log = result.get("log", "") + result.get("error", "")
+        record.notes += guard.take_notes()
         if not result["success"]:
             record.status, record.reason = FAILED, explain(failure_summary(result))
             record.stopped = guard.take_stop()

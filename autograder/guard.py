@@ -3,17 +3,23 @@
 The tests run in the student's own kernel, so whatever the student's code changed is still in
 force when a test runs. Before every test cell the grader asks the kernel, out of band (a silent
 request answered through `user_expressions`), whether anything that decides a test's outcome was
-replaced: builtins, NumPy's and pandas' comparison helpers, IPython's traceback display, input or
-AST transformers (which could read or rewrite the hidden tests), event hooks, trace functions
-(kernel_probe.py). A test cell run after such a change gets an error output, so nbgrader gives it
-0, and the reason is in the feedback. Test cells run without history, so `In`/`_ih` never hold
-hidden-test source.
+replaced: builtins, `sys`'s trace functions, NumPy's and pandas' comparison helpers, IPython's
+traceback display, input or AST transformers (which could read or rewrite the hidden tests), event
+hooks, trace functions (kernel_probe.py). The first report is taken as the kernel starts, before any
+of the student's code, and kept here, outside the kernel: later ones are compared with it by the
+identity of each object, so a replacement is found whatever file name its code claims. A test cell
+run after such a change gets an error output naming what was replaced, and the reason is in the
+feedback. Test cells run without history, so `In`/`_ih` never hold hidden-test source.
 
-This stops the tampering we know of; code that rewrites the kernel's own messaging could still lie,
-which is why the kernel also runs in the sandbox, and why the README states that limit.
+What the check can claim: that none of the watched objects is another than at the kernel's start,
+and that no hook was added but the installed libraries' own. It runs in the student's kernel, so code
+that replaces what the probe itself uses (exec, the kernel's messaging) could still make it answer
+falsely; no grade rests on it (the judge decides outside the kernel), which is why the kernel also
+runs in the sandbox, and why the README states that limit.
 """
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -35,9 +41,13 @@ from .sandbox.policy import Policy
 PROBE_SOURCE = (Path(__file__).parent / "kernel_probe.py").read_text()
 SHOWN = 2000   # characters of a dead cell's source and last output kept for its student's page
 
-# The cell that was running when the kernel died or ran out of time. A grading worker is a process
-# of its own for one submission, so what it leaves here is that submission's (take_stop).
+# The cell that was running when the kernel died or ran out of time, and what the grader noticed
+# about the run (a write over the disk caps). A grading worker is a process of its own for one
+# submission, so what it leaves here is that submission's (take_stop, take_notes).
 _stop: dict | None = None
+_notes: list[str] = []
+# What a write over a cap says: a tmpfs of the view full (ENOSPC), a file over RLIMIT_FSIZE (EFBIG).
+OVER_CAP = ("No space left on device", "File too large")
 
 
 def take_stop() -> dict | None:
@@ -45,6 +55,56 @@ def take_stop() -> dict | None:
     global _stop
     stop, _stop = _stop, None
     return stop
+
+
+def take_notes() -> list[str]:
+    """What the grader noticed about this process's last run, once."""
+    notes = list(_notes)
+    _notes.clear()
+    return notes
+
+
+def wrote_too_much(nb: NotebookNode, limits) -> str | None:
+    """A note for a run whose kernel hit a disk cap (a write failed with ENOSPC or EFBIG, in any
+    cell's output), in the student's words; None if none did. A student who prints the message
+    only gets the note."""
+    for number, cell in enumerate(nb.cells, 1):
+        shown = " ".join(output_text(o) for o in cell.get("outputs", []))
+        found = next((text for text in OVER_CAP if text in shown), None)
+        if found:
+            mb = lambda size: size // 1024**2  # noqa: E731
+            return (f"the notebook wrote more than it may (cell {number}: \"{found}\"): at most "
+                    f"{mb(limits.workcopy_bytes)} MB in its folder, {mb(limits.home_bytes)} MB in its home "
+                    f"folder, {mb(limits.tmp_bytes)} MB in /tmp, and no file over {mb(limits.file_bytes)} MB; "
+                    "the write that went over failed, and so did what needed it")
+    return None
+
+
+def student_policy(course: Course, policy: Policy, assignment: str, student: str) -> Policy:
+    """`policy` for one student's kernel: it reads the data of the student's variant, which the grader
+    decides (variants.py); the grading log describes this one, what the kernel has mounted."""
+    return policy.with_data(variants.data_for(course, assignment, variants.of_student(course, assignment, student)))
+
+
+NO_SNAPSHOT = {"watched": {}, "hooks": [], "traced": False}
+
+
+def findings(before: dict, now: dict) -> list[str]:
+    """What changed between the probe's report as the kernel started (`before`, kept by the grader)
+    and `now`: a watched callable that is another object than at the start, or that was not there at
+    the start and is not the library's own code; a hook added since that is not the library's; a trace
+    or profile function."""
+    found = []
+    for name, (identity, library) in now["watched"].items():
+        known = before["watched"].get(name)
+        if (known[0] != identity) if known else not library:
+            found.append(f"{name} was replaced")
+    if now["traced"]:
+        found.append("a trace or profile function was set")
+    started = {identity for identity, _ in before["hooks"]}
+    if any(identity not in started and not library for identity, library in now["hooks"]):
+        found.append("input or AST transformers, or event callbacks, were added by the notebook")
+    return found
 
 
 def probe_expression(function: str, argument) -> str:
@@ -65,6 +125,7 @@ class GuardedExecute(InstallsEmitter, Execute):
         kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
         self._run_policy: Policy | None = None   # this run's: self.policy, for the student's data
+        self._snapshot: dict | None = None   # the probe's report as the kernel started (kernel_probe)
 
     def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
         """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
@@ -80,15 +141,19 @@ class GuardedExecute(InstallsEmitter, Execute):
         info = (resources or {}).get("nbgrader", {})
         student, assignment = info.get("student"), info.get("assignment")
         if student and assignment:
-            policy = policy.with_data(
-                variants.data_for(course, assignment, variants.of_student(course, assignment, student)))
+            policy = student_policy(course, policy, assignment, student)
         # Not self.policy: nbclient re-initialises the preprocessor from its config as it runs.
         self._run_policy = policy
         path = (resources or {}).get("metadata", {}).get("path")
         before = workcopy.contents(Path(path)) if path else set()
+        _notes.clear()
+        self._snapshot = None
         try:
             return super().preprocess(nb, resources, km)
         finally:
+            note = wrote_too_much(getattr(self, "nb", None) or nb, policy.limits)
+            if note:
+                _notes.append(note)
             if path:
                 workcopy.seal(Path(path), kept=before, policy=policy)
 
@@ -115,11 +180,21 @@ class GuardedExecute(InstallsEmitter, Execute):
         value = (reply or {}).get("content", {}).get("user_expressions", {}).get("r", {})
         return value.get("data", {}).get("text/plain") if value.get("status") == "ok" else None
 
+    async def _state(self, function: str) -> dict | None:
+        """The probe's report (kernel_probe.state or .snapshot), None if the kernel gave none."""
+        answer = await self._ask(probe_expression(function, None))
+        try:
+            state = ast.literal_eval(answer) if answer else None
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+        return state if isinstance(state, dict) and {"watched", "hooks", "traced"} <= set(state) else None
+
     async def _tampering(self) -> str | None:
-        found = await self._ask(probe_expression("probe", None))
-        if found is None:
+        now = await self._state("state")
+        if now is None:
             return "the kernel did not answer the grader's integrity check"
-        return None if found.strip() == "[]" else found
+        found = findings(self._snapshot or NO_SNAPSHOT, now)
+        return "; ".join(found) if found else None
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count=None,
                                  store_history: bool = True) -> NotebookNode:
@@ -137,6 +212,9 @@ class GuardedExecute(InstallsEmitter, Execute):
     async def _guarded(self, cell: NotebookNode, cell_index: int, execution_count, store_history: bool) -> NotebookNode:
         if not self.guard:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self._snapshot is None:   # before any of the student's code runs; without an answer in time,
+            # every callable is judged by its code alone
+            self._snapshot = await self._state("snapshot") or NO_SNAPSHOT
         if not (cell.cell_type == "code" and is_test(cell)):
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         problem = await self._tampering()

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import parse_utc
 
 from . import notebooks as nbs
 from . import sanitize
 from .course import Course
 
 TIMESTAMP = "timestamp.txt"
+TIMESTAMP_BYTES = 4096   # a date is some 30 characters
 KINDS = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "folder"), (stat.S_ISLNK, "link"), (stat.S_ISFIFO, "FIFO"),
          (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device"))
 
@@ -165,7 +167,8 @@ def _check_contents(course: Course, assignment: str, folder_fd: int, max_bytes: 
         if problem:
             return Intake(False, problem)
         notes += changes
-    timestamp = _timestamp(folder_fd, entries, max_bytes)
+    timestamp, problem = _timestamp(folder_fd, entries, max_bytes)
+    notes += [problem] if problem else []
     return Intake(True, notes=notes + _ignored(entries, expected), timestamp=timestamp, notebooks=notebooks)
 
 
@@ -178,13 +181,26 @@ def _ignored(entries: dict[str, os.stat_result], expected: list[str]) -> list[st
         [f"never opened, as links and special files are not read: {', '.join(unopened)}"] if unopened else [])
 
 
-def _timestamp(folder_fd: int, entries: dict[str, os.stat_result], max_bytes: int) -> str | None:
+def _timestamp(folder_fd: int, entries: dict[str, os.stat_result], max_bytes: int) -> tuple[str | None, str]:
+    """The submission's time as nbgrader reads it, or None; and a note when timestamp.txt is there but
+    holds no date. Such a submission is graded as one without timestamp.txt: on time (README, "Late
+    submissions"). nbgrader itself would stop on it with an error of its own."""
     if TIMESTAMP not in entries or not stat.S_ISREG(entries[TIMESTAMP].st_mode):
-        return None
+        return None, ""
+    if entries[TIMESTAMP].st_size > TIMESTAMP_BYTES:
+        return None, f"{TIMESTAMP} is not a date: it holds {entries[TIMESTAMP].st_size} bytes; graded as on time"
     try:
-        return read_file(folder_fd, TIMESTAMP, max_bytes).decode(errors="replace").strip()
-    except Unreadable:
-        return None
+        text = read_file(folder_fd, TIMESTAMP, TIMESTAMP_BYTES).decode(errors="replace").strip()
+    except Unreadable as exc:
+        return None, f"{exc}; graded as on time"
+    if not text:
+        return None, ""
+    try:
+        parse_utc(text)
+    except (ValueError, OverflowError, TypeError, LookupError) as exc:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        return None, f"{TIMESTAMP} is not a date: {shown!r}; graded as on time"
+    return text, ""
 
 
 def stage(course: Course, assignment: str, student: str, intake: Intake) -> None:

@@ -1,8 +1,17 @@
 """Runs inside the student's kernel (sent as source by autograder.guard): what was tampered with?
 
-It imports nothing from the course and judges a callable by where its code lives: library code
-lives in the installed packages, a replacement written in the notebook does not.
+It imports nothing from the course. `state` reports the identity of every watched callable, of
+IPython's traceback display and of every hook around a cell; the grader takes it once as the kernel
+starts (`snapshot`, before any student code: the watched modules are imported first) and compares
+each later report with that one, outside the kernel. A replacement is a new object, whatever name or
+file its code claims (a function compiled under a site-packages file name once passed for the
+library's). What the snapshot could not hold (a module first imported by the notebook, a hook added
+after the start, as matplotlib adds its own) is judged by where its code is: a callable counts as the
+library's only if its code object is one of the code objects of the installed module it names.
 """
+import functools
+import importlib
+import os
 import sys
 
 from IPython import get_ipython
@@ -10,26 +19,87 @@ from IPython import get_ipython
 WATCHED = {
     "builtins": ("abs", "all", "any", "bool", "float", "int", "isinstance", "issubclass", "len", "list",
                  "max", "min", "print", "range", "repr", "round", "set", "sorted", "str", "sum", "tuple",
-                 "type", "zip", "getattr", "hasattr", "__import__"),
+                 "type", "zip", "getattr", "hasattr", "__import__", "exec", "eval", "compile", "id"),
+    "sys": ("gettrace", "getprofile", "settrace", "setprofile"),
     "numpy": ("allclose", "isclose", "array_equal", "all", "any", "abs", "isnan", "isfinite", "asarray"),
     "numpy.testing": ("assert_allclose", "assert_array_equal", "assert_equal", "assert_almost_equal",
                       "assert_array_almost_equal"),
     "pandas.testing": ("assert_frame_equal", "assert_series_equal", "assert_index_equal"),
     "math": ("isclose", "isnan", "isfinite"),
 }
+# Imported before the snapshot, so that their callables are judged by identity: what every
+# assignment imports anyway (pandas is left to the notebook: half a second per kernel).
+PRELOAD = ("numpy", "numpy.testing", "math")
+BUILTIN_KINDS = ("builtin_function_or_method", "ufunc", "_ArrayFunctionDispatcher", "method-wrapper",
+                 "wrapper_descriptor", "method_descriptor")
+
+
+def _target(obj):
+    """What a watched name holds: a bound method stands for its function (a new bound method is
+    made at every attribute access)."""
+    return getattr(obj, "__func__", obj)
+
+
+@functools.lru_cache(maxsize=None)   # for one report: the source is run afresh for each
+def _codes(module) -> set:
+    """The ids of every code object defined in `module`: its functions', its classes' methods', and
+    those nested in them (lambdas, closures)."""
+    found, todo = set(), []
+    for value in list(vars(module).values()):
+        members = list(vars(value).values()) if isinstance(value, type) else [value]
+        for member in members:
+            code = getattr(_target(getattr(member, "fget", member)), "__code__", None)
+            if code is not None and getattr(_target(member), "__module__", None) == module.__name__:
+                todo.append(code)
+    while todo:
+        code = todo.pop()
+        if id(code) not in found:
+            found.add(id(code))
+            todo += [c for c in code.co_consts if type(c) is type(code)]
+    return found
+
+
+def _library_module(name):
+    """The module `name` if it was loaded from a file of the installed Python, else None."""
+    module = sys.modules.get(name or "")
+    path = getattr(module, "__file__", None) or ""
+    spec = getattr(module, "__spec__", None)
+    installed = ("/lib/python" in path or "site-packages" in path) and os.path.isfile(path)
+    return module if installed and spec is not None and getattr(spec, "origin", None) == path else None
+
+
+def _own_codes(cls) -> list:
+    return [code for value in vars(cls).values()
+            for code in [getattr(_target(getattr(value, "fget", value)), "__code__", None)] if code is not None]
+
+
+def _class_is_library(cls) -> bool:
+    """Every class `cls` is made of is built in, or is the installed module's own: named there (by
+    identity), or with all its functions' code defined there."""
+    for klass in cls.__mro__:
+        if klass.__module__ == "builtins":
+            continue
+        module = _library_module(klass.__module__)
+        if module is None:
+            return False
+        named, parts = module, klass.__qualname__.split(".")
+        for part in parts if "<locals>" not in parts else []:
+            named = getattr(named, part, None)
+        if named is not klass and not all(id(code) in _codes(module) for code in _own_codes(klass)):
+            return False
+    return True
 
 
 def is_library(obj) -> bool:
-    """Built in, a class, a ufunc, or code from an installed package: not written in the notebook."""
-    if isinstance(obj, type) or type(obj).__name__ in ("builtin_function_or_method", "ufunc",
-                                                      "_ArrayFunctionDispatcher", "method-wrapper"):
+    """Built in, or code that is the installed package's own: a class of an installed module, or a
+    function whose code object is one that module defines (not merely named after its file)."""
+    obj = _target(obj)
+    if type(obj).__name__ in BUILTIN_KINDS:
         return True
-    code = getattr(getattr(obj, "__func__", obj), "__code__", None)
-    if code is not None:
-        filename = code.co_filename or ""
-    else:  # an instance (an AST transformer, a callable object): judge its class's module
-        filename = getattr(sys.modules.get(type(obj).__module__), "__file__", "") or ""
-    return "/lib/python" in filename or "site-packages" in filename
+    if isinstance(obj, type) or not hasattr(obj, "__code__"):   # a class, or an instance: its class
+        return _class_is_library(obj if isinstance(obj, type) else type(obj))
+    module = _library_module(getattr(obj, "__module__", None))
+    return module is not None and id(obj.__code__) in _codes(module)
 
 
 def hooks(shell) -> list:
@@ -38,16 +108,32 @@ def hooks(shell) -> list:
             *(cb for callbacks in shell.events.callbacks.values() for cb in callbacks)]
 
 
-def probe(_=None) -> list:
+def state(_=None) -> dict:
+    """Now: `watched` name -> [identity, judged library's], the traceback display's the same,
+    `hooks` [[identity, judged library's]], and whether a trace or profile function is set."""
     shell = get_ipython()
-    found = [f"{module}.{name} was replaced"
-             for module, names in WATCHED.items() if module in sys.modules
-             for name in names
-             if hasattr(sys.modules[module], name) and not is_library(getattr(sys.modules[module], name))]
-    if sys.gettrace() or sys.getprofile():
-        found.append("a trace or profile function was set")
-    if not is_library(shell.showtraceback):
-        found.append("IPython's traceback display was replaced")
-    if not all(is_library(hook) for hook in hooks(shell)):
-        found.append("input or AST transformers, or event callbacks, were added by the notebook")
-    return found
+    watched = {f"{module}.{name}": [id(_target(getattr(sys.modules[module], name))),
+                                    is_library(getattr(sys.modules[module], name))]
+               for module, names in WATCHED.items() if module in sys.modules
+               for name in names if hasattr(sys.modules[module], name)}
+    watched.update({f"{module} (the module)": [id(sys.modules[module]), True]
+                    for module in WATCHED if module in sys.modules})
+    watched["IPython's traceback display"] = [id(_target(shell.showtraceback)), is_library(shell.showtraceback)]
+    return {"watched": watched, "hooks": [[id(_target(hook)), is_library(hook)] for hook in hooks(shell)],
+            "traced": bool(sys.gettrace() or sys.getprofile())}
+
+
+def snapshot(_=None) -> dict:
+    """The state as the kernel starts, the watched modules imported first. The objects themselves are
+    kept alive, so that no later object can take the identity of one that was freed."""
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    shell = get_ipython()
+    shell._eds_kept = [*(getattr(sys.modules[module], name) for module, names in WATCHED.items()
+                         if module in sys.modules for name in names if hasattr(sys.modules[module], name)),
+                       *(sys.modules[module] for module in WATCHED if module in sys.modules),
+                       _target(shell.showtraceback), *map(_target, hooks(shell))]
+    return state()

@@ -34,7 +34,12 @@ TEST_LIMITS = """
 c.Execute.timeout = 10
 c.GradingLimits.notebook_seconds = 150
 c.GradingLimits.submission_bytes = 2 * 1024**2
+c.GradingLimits.workcopy_bytes = 64 * 1024**2
+c.GradingLimits.home_bytes = 32 * 1024**2
+c.GradingLimits.tmp_bytes = 32 * 1024**2
 """
+# The note the record of a kernel that wrote past its caps carries (disk-filler).
+OVER_CAP_NOTE = "the notebook wrote more than it may"
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,27 @@ def hand_in(cases: list[Case], solution, where: Where, folder: Path) -> None:
         path.write_bytes(made) if isinstance(made, bytes) else nbs.write(made, path)
         if case.plant:
             case.plant(path.parent, where)
+
+
+EVADE_PROBE = """
+import builtins, sys, types, numpy
+from IPython import get_ipython
+LIBRARY_NAME = numpy.__file__.replace('__init__.py', 'core/numeric.py')
+def library_looking(source, name, ns):
+    exec(compile(source, LIBRARY_NAME, 'exec'), ns)
+    return ns[name]
+ns = {'sorted': builtins.sorted}
+builtins.sorted = library_looking('def sorted(*a, **k):\\n    return ns_sorted(*a, **k)\\n', 'sorted', {'ns_sorted': sorted})
+numpy.array_equal = library_looking('def array_equal(*a, **k):\\n    return True\\n', 'array_equal', ns)
+fake = types.ModuleType('numpy_fake')
+fake.__file__ = LIBRARY_NAME
+sys.modules['numpy_fake'] = fake
+exec(compile('class T:\\n    def __call__(self, lines):\\n        return lines\\n', LIBRARY_NAME, 'exec'), fake.__dict__)
+fake.T.__module__ = 'numpy_fake'
+get_ipython().input_transformers_post.append(fake.T())
+sys.setprofile(library_looking('def profile(*a):\\n    return None\\n', 'profile', ns))
+sys.getprofile = library_looking('def getprofile():\\n    return None\\n', 'getprofile', ns)
+"""
 
 
 def mean_if_blocked(action: str):
@@ -170,6 +196,10 @@ def _links_and_a_fifo_beside(folder, where):
     (folder / "mem").symlink_to("/proc/self/mem")
     (folder / "timestamp.txt").symlink_to("/proc/self/mem")
     os.mkfifo(folder / "pipe")
+
+
+def _a_timestamp_that_is_no_date(folder, where):
+    (folder / "timestamp.txt").write_text("not a date'; DROP TABLE grade;--")
 
 
 def _answer_given_grade_metadata(nb, where):
@@ -267,6 +297,15 @@ CASES = [
          "graded", 5),
     Case("huge-file", mean_if_blocked("open('big.bin', 'wb').write(bytes(400 * 1024**2))"), "graded", 5,
          needs=("limits",)),
+    # 18 GiB into home and working copy once (issue 22): now each stops at its tmpfs's cap, the
+    # grade stands and the record says why the writes failed
+    Case("disk-filler", answer("answer_mean", "import os\n"
+         "def fill(folder):\n    chunk = b'z' * 2**20\n    try:\n        for i in range(100000):\n"
+         "            with open(os.path.join(folder, f'fill{i}.bin'), 'wb') as f:\n"
+         "                for _ in range(16):\n                    f.write(chunk)\n"
+         "    except OSError as e:\n        return (i, str(e))\n"
+         "print([fill(os.path.expanduser('~')), fill('.'), fill('/tmp')])\n" + RIGHT_MEAN), "graded", 5,
+         needs=("view",)),
     # files
     Case("corrupt-json", lambda nb, where: b"{ not json", "rejected", 0),
     Case("nbformat-3", _nbformat3, "rejected", 0),
@@ -296,6 +335,9 @@ CASES = [
          "graded", 3),
     Case("hook-reads-hidden-tests", tamper("get_ipython().events.register('pre_run_cell', lambda info: None)"),
          "graded", 0),
+    # replacements compiled under an installed file's name, and sys's trace getters faked to hide a
+    # profile function: the probe once judged by that name and saw nothing (issue 22)
+    Case("tamper-under-a-library-file-name", tamper(EVADE_PROBE), "graded", 0),
     # links and special files, read as root (issue 22)
     Case("notebook-links-to-the-solution", AS_HANDED_OUT, "rejected", 0,
          plant=_notebook_links_to_the_solution),
@@ -316,4 +358,6 @@ CASES = [
                                                  + "### END SOLUTION\n"), "graded", 5),
     Case("duplicate-cell-ids", edit(_duplicate_cell_ids), "graded", 5),
     Case("kernelspec-that-does-not-exist", edit(_kernelspec_that_does_not_exist), "graded", 5),
+    # nbgrader's own error on it was the reason once (issue 22): now a note, and graded as on time
+    Case("timestamp-not-a-date", AS_HANDED_OUT, "graded", 5, plant=_a_timestamp_that_is_no_date),
 ]

@@ -8,18 +8,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 from nbgrader.preprocessors import ClearHiddenTests
 
-from autograder import grading, notebooks as nbs, records
-from autograder.sandbox import layers, processes, view
+from autograder import grading, guard, notebooks as nbs, records, variants
+from autograder.sandbox import keyrings, layers, processes, view
 from autograder.course import REPO, Course
+from autograder.sandbox.policy import Policy
 from autograder.nbgrader_api import gradebook_for
 
-from hostile import CASES, OUTSIDE_FILE, PLANTED, REFERENCE, RIGHT_MEAN, TEST_LIMITS, Case, Where, answer, hand_in
+from hostile import CASES, OUTSIDE_FILE, OVER_CAP_NOTE, PLANTED, REFERENCE, RIGHT_MEAN, TEST_LIMITS, Case, Where, answer, hand_in
 from toycourse import TOY, make_toy_course
 
 pytestmark = pytest.mark.xdist_group("hostile")  # one worker grades the class once
@@ -60,8 +62,23 @@ def hostile_run(tmp_path_factory, outside_file):
     (course.data_dir / "given.csv").parent.mkdir(exist_ok=True)
     (course.data_dir / "given.csv").write_text("x\n1\n")
     build_class(course, root / "subs", RUNNABLE)
-    rows = {r.student: r for r in grading.grade(course, TOY, root / "subs", jobs=2)}
+    with pytest.MonkeyPatch.context() as patch:   # the uids drawn, for what may outlive a submission
+        draw = processes.submission_uid
+        patch.setattr(processes, "submission_uid", lambda: DRAWN.append(draw()) or DRAWN[-1])
+        rows = {r.student: r for r in grading.grade(course, TOY, root / "subs", jobs=2)}
     return course, rows
+
+
+DRAWN: list[int] = []   # the submission uids hostile_run drew
+
+
+def test_no_connection_folder_outlives_its_submission(hostile_run):
+    """As root each kernel's connection folder is a tmpfs of the grader's: gone after the run, even
+    for the submissions whose worker was killed over its time (loop-ignores-sigint)."""
+    if "user" not in LAYERS:
+        pytest.skip("not root: the connection folders are the kernel manager's temporary folders")
+    left = [str(folder) for folder in processes.KERNEL_ROOT.iterdir() if folder.lstat().st_uid in set(DRAWN)]
+    assert DRAWN and not left
 
 
 def test_the_suite_is_large_enough():
@@ -116,6 +133,67 @@ def test_nbgraders_feedback_reads_every_graded_notebook(hostile_run):
         ClearHiddenTests().preprocess(nbs.read(folder / student / TOY / f"{TOY}.ipynb"), {})
 
 
+def test_a_kernel_that_fills_its_disk_caps_is_told_why(hostile_run):
+    """Its writes stopped at the caps (tmpfs in its view), its grade stands, its record says so; the
+    reference, graded beside it, carries no such note."""
+    if "disk-filler" not in {c.name for c in RUNNABLE}:
+        pytest.skip("the disk caps are tmpfs in the kernel's view")
+    _, rows = hostile_run
+    assert [n for n in rows["disk-filler"].notes if n.startswith(OVER_CAP_NOTE)], rows["disk-filler"].notes
+    assert not [n for n in rows[REFERENCE].notes if n.startswith(OVER_CAP_NOTE)]
+
+
+def tampering_found(course, student: str) -> list[str]:
+    """What the probe reported in one student's graded notebook (the instructor's copy)."""
+    folder = grading.grading_course(course).dir_of("autograded") / student / TOY
+    return [o["evalue"] for c in nbs.read(folder / f"{TOY}.ipynb").cells
+            for o in c.get("metadata", {}).get("eds", {}).get("kernel_outputs", [])
+            if o.get("ename") == "TamperingDetected"]
+
+
+def test_replacements_under_a_library_file_name_are_found(hostile_run):
+    """The probe judges by identity against its report from the kernel's start, held by the grader:
+    code compiled under numpy's file name, a class planted in a fake module with that file, and
+    faked trace getters are all named (issue 22: they passed as the library's)."""
+    course, _ = hostile_run
+    found = tampering_found(course, "tamper-under-a-library-file-name")
+    assert found, "the probe found nothing"
+    for what in ("builtins.sorted was replaced", "numpy.array_equal was replaced", "sys.getprofile was replaced",
+                 "input or AST transformers, or event callbacks, were added by the notebook"):
+        assert what in found[0], found[0]
+
+
+def test_the_probe_compares_identities_with_the_start_and_judges_newcomers_by_their_code():
+    """A watched name that is another object than at the start is replaced, whatever its code claims;
+    one that was not there at the start (a module imported later) and every hook added since are
+    judged by the probe's verdict on their code; without a report from the start, all are."""
+    start = {"watched": {"builtins.sorted": [1, True], "numpy.allclose": [2, True]}, "hooks": [[10, True]],
+             "traced": False}
+    now = {"watched": {"builtins.sorted": [3, True], "numpy.allclose": [2, True],
+                       "pandas.testing.assert_frame_equal": [4, False]},
+           "hooks": [[10, True], [11, True], [12, False]], "traced": True}
+    assert guard.findings(start, now) == [
+        "builtins.sorted was replaced", "pandas.testing.assert_frame_equal was replaced",
+        "a trace or profile function was set",
+        "input or AST transformers, or event callbacks, were added by the notebook"]
+    assert guard.findings(guard.NO_SNAPSHOT, {**now, "hooks": [[11, True]], "traced": False}) == [
+        "pandas.testing.assert_frame_equal was replaced"]
+
+
+def test_an_untampered_kernel_is_not_reported(hostile_run):
+    """No false alarm: the reference and the cases that only read, write or compute have no finding
+    (matplotlib's own hooks, numpy imported by the notebook, pandas' helpers are the library's)."""
+    course, rows = hostile_run
+    honest = [REFERENCE, "sys-exit", "tests-reordered", "reads-the-course-data", "huge-output"]
+    assert {s: tampering_found(course, s) for s in honest if s in rows} == {s: [] for s in honest if s in rows}
+
+
+def test_a_timestamp_that_is_not_a_date_is_a_note(hostile_run):
+    _, rows = hostile_run
+    assert "timestamp.txt is not a date: \"not a date'; DROP TABLE grade;--\"; graded as on time" in \
+        rows["timestamp-not-a-date"].notes
+
+
 def test_tampering_is_explained_in_the_graded_notebook(hostile_run):
     """The probe's finding stays in the instructor's copy (the judge keeps a test cell's own outputs
     in its metadata); no score depends on it."""
@@ -137,6 +215,20 @@ def test_every_log_lists_the_isolation_layers(hostile_run):
         assert ("MISSING" in log) == bool(layers.missing_layers(LAYERS))
         if "view" in LAYERS:  # what the kernel's root holds, the course's data among it
             assert str(course.data_dir) in log.split("isolation view: ")[1].splitlines()[0], student
+
+
+@pytest.mark.skipif("view" not in LAYERS, reason="no view here: the log names no data folder")
+def test_the_log_names_the_data_the_kernel_has_mounted_for_a_variant_assignment():
+    """For an assignment with variants the kernel mounts its student's variant of the data, not data/
+    (issue 22: the log named data/); grade_one and GuardedExecute take it from guard.student_policy."""
+    course = grading.grading_course(Course())
+    assignment = "01-regression"
+    student = next(s for s in (f"student{i}" for i in range(100)) if variants.of_student(course, assignment, s))
+    policy = guard.student_policy(course, Policy.of(course), assignment, student)
+    assert policy.data_dir != course.data_dir
+    line = next(text for text in layers.describe_layers(policy) if text.startswith("isolation view: "))
+    mounted = [part.split(" (")[0] for part in line.split(", ")]
+    assert str(policy.data_dir) in mounted and str(course.data_dir) not in mounted, line
 
 
 def test_parallel_grading_gives_the_sequential_gradebook(tmp_path):
@@ -241,6 +333,47 @@ def test_a_zombie_leaders_thread_neither_outlives_grading_nor_reaches_the_next_s
     assert len(drawn) == 2 and not left_by(set(drawn))
 
 
+# A key planted in every keyring a kernel reaches (issue 22: keyrings were left per uid, and the
+# grader's session keyring was every kernel's), and a next student whose answer is right only if it
+# finds none of them.
+KEYCTL = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(os.uname().machine)   # add_key, keyctl
+KEY_PRELUDE = (f"import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nADD_KEY, KEYCTL = {KEYCTL}\n"
+               "RINGS = (-3, -4, -5)   # session, user, user session\n")
+KEY_PLANTER = Case("keyring-planter", answer("answer_mean", KEY_PRELUDE + (
+    "for ring in RINGS:\n"
+    "    libc.syscall(ADD_KEY, b'user', b'eds-planted', b'x' * 100, 100, ctypes.c_long(ring))\n"
+    "persistent = libc.syscall(KEYCTL, ctypes.c_long(22), ctypes.c_long(-1), ctypes.c_long(-3))\n"
+    "libc.syscall(ADD_KEY, b'user', b'eds-planted', b'x', 1, ctypes.c_long(persistent))\n") + RIGHT_MEAN),
+    "graded", 5)
+KEY_SEEKER = Case("zzz-keyring-seeker", answer("answer_mean", KEY_PRELUDE + (
+    "import numpy as np\ndef mean_of(values):\n"
+    "    found = [libc.syscall(KEYCTL, ctypes.c_long(10), ctypes.c_long(ring), b'user', b'eds-planted', "
+    "ctypes.c_long(0)) for ring in RINGS]\n"
+    "    return float(np.mean(values)) if all(key < 0 for key in found) else -1.0\n")), "graded", 5)
+
+
+@pytest.mark.skipif(KEYCTL is None, reason="no keyctl syscall numbers for this machine")
+def test_keyrings_neither_reach_the_next_student_nor_outlive_the_submission(tmp_path, monkeypatch):
+    """The next student's kernel finds none of the keys; once grade returns, no submission uid holds a
+    key (/proc/key-users) and the grader's own keyrings hold none of them (/proc/keys)."""
+    drawn: list[int] = []
+    draw = processes.submission_uid
+    monkeypatch.setattr(processes, "submission_uid", lambda: drawn.append(draw()) or drawn[-1])
+    course = make_toy_course(tmp_path / "course")
+    solution = nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb")
+    hand_in([KEY_PLANTER, KEY_SEEKER], solution, Where(course.root, course.work, tmp_path / "subs"), tmp_path / "subs")
+    before = Path("/proc/keys").read_text().count("eds-planted")
+    rows = {r.student: r for r in grading.grade(course, TOY, tmp_path / "subs", jobs=1)}
+    for case in (KEY_PLANTER, KEY_SEEKER):
+        assert (rows[case.name].status, rows[case.name].score) == ("graded", 5), rows[case.name].reason
+    for _ in range(50):   # the kernel frees invalidated keys a moment later
+        if not set(drawn) & set(keyrings.holders()):
+            break
+        time.sleep(0.1)
+    assert not set(drawn) & set(keyrings.holders())
+    assert Path("/proc/keys").read_text().count("eds-planted") == before
+
+
 @pytest.fixture
 def nobodys_home():
     """A kernel home as the non-root path makes it (in /tmp, which any user may cross), owned by nobody."""
@@ -264,12 +397,21 @@ def test_the_view_holds_only_what_the_kernel_needs_without_root(nobodys_home, mo
                       capture_output=True).returncode:
         pytest.skip("no unprivileged user namespaces for other users here")
     home = nobodys_home
+    capped = home / "capped"   # as the kernel's home and working copy: a tmpfs of 1 MiB, its contents copied
+    capped.mkdir()
+    (capped / "given.txt").write_text("given")
+    for path in (capped, capped / "given.txt"):
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
     monkeypatch.setattr(os, "getuid", lambda: nobody.pw_uid)
     monkeypatch.setattr(os, "getgid", lambda: nobody.pw_gid)
-    built = view.View(readonly=(), writable=(str(home),), home=str(home), workdir=str(home))
+    built = view.View(readonly=(), writable=(str(home),), home=str(home), workdir=str(home),
+                      capped=((str(capped), 1024**2),), tmp_bytes=1024**2)
     checks = (f"! ls /home; ! cat {outside_file}; ! ls {REPO}; ! touch /usr/planted; ! touch /planted; "
-              f"touch {home}/written && touch /tmp/written && ls /proc/1 >/dev/null && id -u")
+              f"touch {home}/written && touch /tmp/written && ls /proc/1 >/dev/null && "
+              f"grep -q given {capped}/given.txt && touch {capped}/written && "
+              f"! head -c 3000000 /dev/zero > {capped}/big && ! head -c 3000000 /dev/zero > /tmp/big && id -u")
     run = subprocess.run(["runuser", "-u", "nobody", "--", *built.command(["sh", "-c", checks], pids=True, limits=[],
                                                                          as_root=False)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split()[-1] == str(nobody.pw_uid) and (home / "written").exists()
+    assert not (capped / "written").exists() and not (capped / "big").exists()  # the kernel's writes stay in its tmpfs

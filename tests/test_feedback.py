@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 
 import nbformat
 import pytest
@@ -180,3 +181,82 @@ def test_an_output_that_quotes_the_hidden_tests_is_withheld():
     nb, _ = filters.WithholdQuotedTests().preprocess(nb, {})
     assert nb.cells[1].outputs[0]["text"].startswith("[output withheld") and nb.cells[1].outputs[1]["data"]
     assert nb.cells[2].outputs[0]["text"] == "np.random.default_rng\n", "a fragment of a line is not a quote"
+
+
+def test_the_course_own_cells_are_never_too_heavy_to_render():
+    """The caps on a student's content leave every cell of the released notebooks as it is."""
+    heavy = [(path.name, heavy) for path in sorted((REPO / "release").glob("*/*.ipynb"))
+             for cell in nbs.read(path).cells if cell.cell_type == "markdown"
+             for heavy in [filters.heaviness(cell.source)] if heavy]
+    assert not heavy
+
+
+def test_a_students_maths_is_drawn_within_the_caps_the_assignments_always():
+    """Past MAX_OWN_FORMULAS, or too long or too deeply nested, a student's formula is shown as TeX;
+    the assignment's own formulas are drawn whatever the student wrote before them."""
+    own = " ".join(f"$x_{{{i}}}$" for i in range(filters.MAX_OWN_FORMULAS + 5))
+    deep = "$" + r"\frac{" * 40 + "1" + "}{2}" * 40 + "$"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(own + " " + deep + r" and $\beta_1$")])
+    filters.assignment_formulas.cache_clear()
+    renderer = filters.RenderMaths()
+    known = frozenset({r"\beta_1"})
+    original = filters.assignment_formulas
+    try:
+        filters.assignment_formulas = lambda path: known
+        renderer.workdir = "/nowhere"
+        nb, _ = renderer.preprocess(nb, {"nbgrader": {"assignment": "a", "notebook": "a"}})
+    finally:
+        filters.assignment_formulas = original
+    source = nb.cells[0].source
+    assert source.count('class="eds-math"') == filters.MAX_OWN_FORMULAS + 1   # the cap, and \beta_1
+    assert r"<code>x_{61}</code>" in source and r"<code>\frac{\frac{" in source
+    assert 'alt="\\beta_1"' in source
+
+
+def test_heavy_markup_is_shown_as_plain_text():
+    nested = "<div>" * 20000 + "x" + "</div>" * 20000
+    cell = nbformat.v4.new_code_cell("display(...)")
+    cell.outputs = [nbformat.v4.new_output("display_data", {"text/html": nested, "text/plain": "n"}),
+                    nbformat.v4.new_output("display_data", {"text/html": "<b>fine</b>", "text/plain": "f"})]
+    answer = nbformat.v4.new_markdown_cell("[" * 20000 + "x](y)" + "*_" * 20000)
+    nb = nbformat.v4.new_notebook(cells=[cell, answer])
+    nb, _ = filters.CapHeavyContent().preprocess(nb, {})
+    assert set(nb.cells[0].outputs[0]["data"]) == {"text/plain"}
+    assert nb.cells[0].outputs[0]["data"]["text/plain"].startswith("[shown as plain text")
+    assert nb.cells[0].outputs[1]["data"]["text/html"] == "<b>fine</b>"
+    assert nb.cells[1].source.startswith("*[shown as plain text") and "```text\n[[[[" in nb.cells[1].source
+    assert len(nb.cells[1].source) < filters.SHOWN_CHARS + 500
+
+
+HEAVY_ANSWER = ("Answer: $" + r"\frac{" * 400 + "1" + "}{2}" * 400 + "$ "
+                + " ".join(f"$x_{{{i}}}^{{{i}}}$" for i in range(3000)) + "<div>" * 20000 + "[" * 20000)
+
+
+def test_a_page_full_of_maths_and_nesting_is_written_in_seconds(toy_run, tmp_path):
+    """Red-teamed: 3000 formulas, \\frac nested 400 deep, 20 000 nested <div>s and '['s in a written
+    answer, and an HTML output nested 100 000 deep, took 50 s (400 s on a busy machine) for one
+    student's page. Now the page of that student alone is written in seconds, and says why its
+    content is shown as text."""
+    import time
+
+    from autograder import feedback
+
+    course = toy_run.copy(tmp_path / "course")
+    folder = grading.grading_course(course).dir_of("autograded")
+    for other in [p for p in folder.iterdir() if p.name != "ada"]:
+        shutil.rmtree(other)
+    path = folder / "ada" / TOY / f"{TOY}.ipynb"
+    nb = nbs.read(path)
+    nbs.cells_by_id(nb)["q_outliers"].source = HEAVY_ANSWER
+    answer = nbs.cells_by_id(nb)["answer_double"]
+    answer.outputs = [nbformat.v4.new_output("display_data", {"text/html": "<div>" * 100000 + "x" + "</div>" * 100000,
+                                                                "text/plain": "n"}),
+                      nbformat.v4.new_output("display_data", {"text/markdown": "> " * 5000 + "x", "text/plain": "m"})]
+    nbs.write(nb, path)
+    started = time.monotonic()
+    feedback.generate(course, TOY)
+    seconds = time.monotonic() - started
+    text = (grading.grading_course(course).dir_of("feedback") / "ada" / TOY / f"{TOY}.html").read_text()
+    print(f"the heavy page took {seconds:.1f} s")
+    assert seconds < 20, f"{seconds:.1f} s"
+    assert "shown as plain text" in text

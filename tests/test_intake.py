@@ -114,6 +114,28 @@ def test_links_and_special_files_beside_the_notebook_are_listed_not_read(toy, fo
                            "pipe (a FIFO), sock (a socket), timestamp.txt (a link)"]
 
 
+@pytest.mark.parametrize("written, timestamp, note", [
+    ("not a date'; DROP TABLE grade;--", None,
+     "timestamp.txt is not a date: \"not a date'; DROP TABLE grade;--\"; graded as on time"),
+    ("9" * 5000, None, "timestamp.txt is not a date: it holds 5000 bytes; graded as on time"),
+    ("99999999999999999999", None, "timestamp.txt is not a date: '99999999999999999999'; graded as on time"),
+    ("", None, None),
+    ("2026-01-12 11:00:00.000000 UTC", "2026-01-12 11:00:00.000000 UTC", None),
+])
+def test_a_timestamp_that_is_not_a_date_is_a_note_and_the_submission_is_on_time(toy, tmp_path, written,
+                                                                                timestamp, note):
+    """nbgrader would stop on it (an AttributeError of its own became the student's reason); here it
+    is read as a missing timestamp.txt is, and the note says why."""
+    course, solution = toy
+    sub = tmp_path / "ada" / TOY
+    sub.mkdir(parents=True)
+    nbs.write(solution, sub / f"{TOY}.ipynb")
+    (sub / "timestamp.txt").write_text(written)
+    found = intake.check(course, TOY, sub, MB)
+    assert found.ok and found.timestamp == timestamp
+    assert [n for n in found.notes if "timestamp" in n] == ([note] if note else [])
+
+
 def cells(nb):
     return nbs.cells_by_id(nb)
 

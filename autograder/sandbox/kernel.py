@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 from pathlib import Path
@@ -10,13 +11,30 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Instance, Unicode
 
-from . import fontcache, view
+from . import fontcache, keyrings, view
 from .environment import matplotlib_dir
 from .layers import KERNEL_HOME_PREFIX
 from .policy import Policy
+from .processes import KERNEL_ROOT
 from .workcopy import give
 
-KERNEL_ROOT = Path("/run/eds-kernels")
+# The folder of a kernel's connection file, sockets and log (the grader reaches it from outside the
+# view); as root, a tmpfs of this size. The kernel's home is a folder in it, a tmpfs of its own in
+# the view (GradingLimits.home_bytes).
+RUNTIME_BYTES = 16 * 1024**2
+HOME = "home"
+
+
+def _mount_tmpfs(folder: Path, size: int) -> None:
+    """A size-capped tmpfs on `folder` (as root, in the grader's own mount namespace), so that what
+    the kernel writes there stops at `size`; left on disk where it cannot be mounted."""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=700", "tmpfs", str(folder)],
+                   capture_output=True, check=False)
+
+
+def _unmount(folder: Path) -> None:
+    if os.path.ismount(folder):
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
 
 
 def wrap(cmd: list[str], policy: Policy, kernel_view: view.View) -> list[str]:
@@ -46,31 +64,40 @@ class SandboxKernelManager(AsyncKernelManager):
         uid = policy.uid
         if "user" in policy.layers:
             KERNEL_ROOT.mkdir(mode=0o711, exist_ok=True)
-            home = KERNEL_ROOT / uuid.uuid4().hex[:12]
-            home.mkdir(mode=0o700)
-            os.chown(home, uid, uid)
+            runtime = KERNEL_ROOT / uuid.uuid4().hex[:12]
+            runtime.mkdir(mode=0o700)
+            _mount_tmpfs(runtime, RUNTIME_BYTES)
+            os.chown(runtime, uid, uid)
         else:  # not root: a private folder of the grader's, named absolutely for both ends
-            home = Path(tempfile.mkdtemp(prefix=KERNEL_HOME_PREFIX))
+            runtime = Path(tempfile.mkdtemp(prefix=KERNEL_HOME_PREFIX))
+        home = runtime / HOME
+        home.mkdir(mode=0o700)
+        if "user" in policy.layers:
+            os.chown(home, uid, uid)
         # Absolute socket and connection paths: the kernel's working folder is not the grader's.
-        self.connection_file = str(home / "kernel.json")
-        self.ip = str(home / "ipc")
+        self.connection_file = str(runtime / "kernel.json")
+        self.ip = str(runtime / "ipc")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         # The kernel's own stderr (IPython's start-up chatter) goes to a file of its own, not into
         # the grader's output.
-        kw["stderr"] = kw["stdout"] = open(home / "kernel.log", "ab")
+        kw["stderr"] = kw["stdout"] = open(runtime / "kernel.log", "ab")
         if "user" in policy.layers:
             os.chown(self.connection_file, uid, uid)
             if kw.get("cwd"):
                 give(Path(kw["cwd"]), uid)
         kw["env"] = policy.environment.for_kernel(kw.get("env", os.environ), home)
+        kw["preexec_fn"] = keyrings.new_session   # not the grader's session keyring
         fontcache.seed(matplotlib_dir(home), uid if "user" in policy.layers else None)
-        kernel_view = view.View(readonly=tuple(view.kernel_files(policy.data_dir)),
-                                writable=tuple(str(p) for p in (kw.get("cwd"), home) if p), home=str(home),
-                                workdir=kw.get("cwd"))
+        limits = policy.limits
+        kernel_view = view.View(readonly=tuple(view.kernel_files(policy.data_dir)), writable=(str(runtime),),
+                                home=str(runtime), workdir=kw.get("cwd"), tmp_bytes=limits.tmp_bytes,
+                                capped=((str(home), limits.home_bytes),) + (
+                                    ((kw["cwd"], limits.workcopy_bytes),) if kw.get("cwd") else ()))
         return wrap(kernel_cmd, policy, kernel_view), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        home = Path(self.connection_file).parent
-        if home.parent == KERNEL_ROOT or home.name.startswith(KERNEL_HOME_PREFIX):
-            shutil.rmtree(home, ignore_errors=True)
+        runtime = Path(self.connection_file).parent
+        if runtime.parent == KERNEL_ROOT or runtime.name.startswith(KERNEL_HOME_PREFIX):
+            _unmount(runtime)
+            shutil.rmtree(runtime, ignore_errors=True)

@@ -80,7 +80,9 @@ def describe_layers(policy: Policy) -> list[str]:
     limits = policy.limits
     text = {
         "limits": f"limits: memory {limits.memory_bytes // 1024**2} MiB, {limits.processes} processes, "
-                  f"files {limits.file_bytes // 1024**2} MiB, CPU {limits.cpu_seconds} s",
+                  f"files {limits.file_bytes // 1024**2} MiB, CPU {limits.cpu_seconds} s; writes at most "
+                  f"{limits.workcopy_bytes // 1024**2} MiB in its working copy, {limits.home_bytes // 1024**2} MiB "
+                  f"in its home, {limits.tmp_bytes // 1024**2} MiB in /tmp (tmpfs in the view)",
         "network": "network: none (own network and IPC namespaces)",
         "tmp": "tmp: private /tmp, /var/tmp, /dev/shm (in the view)",
         "user": "user: unprivileged uid owning only its working copy",

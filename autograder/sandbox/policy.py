@@ -32,6 +32,11 @@ class GradingLimits:
     open_files: int = 1024
     notebook_seconds: int = 900              # wall-clock time to grade one submission
     submission_bytes: int = 50 * 1024**2     # largest notebook accepted
+    # What the kernel may write in all, each place a size-capped tmpfs in its view (view.py): its
+    # working copy (the notebook and the assignment's files count), its home, its /tmp.
+    workcopy_bytes: int = 512 * 1024**2
+    home_bytes: int = 256 * 1024**2
+    tmp_bytes: int = 256 * 1024**2
 
     @classmethod
     def from_config(cls, config: Config) -> GradingLimits:

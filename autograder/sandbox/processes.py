@@ -4,9 +4,16 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
+import subprocess
 from pathlib import Path
 
 import psutil
+
+from . import keyrings
+
+
+KERNEL_ROOT = Path("/run/eds-kernels")   # as root, each kernel's connection folder is in it (kernel.py)
 
 
 def job_uid(slot: int) -> int:
@@ -26,19 +33,36 @@ def submission_uid() -> int:
 
 def reap(uid: int, layers: tuple[str, ...]) -> None:
     """Kill whatever still runs under a kernel's uid (a fork bomb's sleepers, a process left to race
-    the grader) and wait until it is gone. Only kernels with a uid of their own (the user layer among
-    `layers`): without it, the pids layer ends what a kernel leaves when the kernel ends."""
+    the grader) and wait until it is gone; then drop the keyrings it made under that uid. Only
+    kernels with a uid of their own (the user layer among `layers`): without it, the pids layer ends
+    what a kernel leaves when the kernel ends, and its user namespace its uid's keyrings."""
     if "user" not in layers:
         return
     for _ in range(20):  # a fork bomb may still be forking while the first ones die
         procs = [p for p in psutil.process_iter(["uids", "status"])
                  if p.info["uids"] and p.info["uids"].effective == uid and lingering(p)]
         if not procs:
-            return
+            break
         for proc in procs:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
         psutil.wait_procs(procs, timeout=1)
+    keyrings.drop(uid)   # the keyrings the kernel made under its uid, and their keys
+    discard_connection_folders(uid)
+
+
+def discard_connection_folders(uid: int) -> None:
+    """The connection folders of `uid`'s kernels (each a tmpfs of the grader's), which the kernel
+    manager removes when it ends the kernel, but not when the grading worker itself was killed (a
+    submission over its time): unmounted and removed."""
+    try:
+        folders = [folder for folder in KERNEL_ROOT.iterdir() if folder.lstat().st_uid == uid and folder.is_dir()]
+    except OSError:
+        return
+    for folder in folders:
+        if os.path.ismount(folder):
+            subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def lingering(proc: psutil.Process) -> bool:

@@ -7,8 +7,10 @@ root of its own instead, built in its mount namespace on an empty tmpfs:
 - read-only: /usr (and /bin, /lib, /sbin, the links into it), a few files of /etc (the loader's
   cache, passwd, hosts, time zone), the kernel's Python (its venv and the Python under it) and the
   course's data/;
-- writable: its working copy, its home (connection file, sockets) and private /tmp, /var/tmp,
-  /dev/shm;
+- writable: its working copy, its home and private /tmp, /var/tmp, /dev/shm, each a tmpfs of its own
+  with a size cap (the working copy and home start as copies of the grader's folders), so that a
+  kernel fills memory it is allowed, not the machine's disk; and the folder of its connection file
+  and sockets, which the grader must reach (a capped tmpfs of the grader's, as root: kernel.py);
 - /dev with null, zero, full, random, urandom and tty alone; a /proc of its own pid namespace
   (the machine's /proc when none can be mounted).
 
@@ -31,7 +33,8 @@ SYSTEM_TOP = ("/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/usr")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "passwd", "group", "nsswitch.conf", "hosts", "host.conf",
              "resolv.conf", "services", "protocols", "localtime", "timezone", "mime.types")
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
-PRIVATE_TMP = (("/tmp", "256m"), ("/var/tmp", "64m"), ("/dev/shm", "64m"))
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+SMALL_TMP = 64 * 1024**2   # /var/tmp and /dev/shm: /tmp gets the limit's size
 STAGE = ".view"  # in the kernel's home: where the new root is built, an empty folder to the kernel
 
 
@@ -52,7 +55,7 @@ def describe(readonly: list[str]) -> str:
     system = [p for p in SYSTEM_TOP if os.path.isdir(p) and not os.path.islink(p)]
     return (f"own root holding only {', '.join(system)}, /etc/{{{','.join(_etc_files())}}}, "
             f"{', '.join(readonly)} (read-only); its working copy, its home, private "
-            f"{', '.join(p for p, _ in PRIVATE_TMP)} (writable); /dev/{{{','.join(DEVICES)}}}; "
+            f"{', '.join(PRIVATE_TMP)} (writable, size-capped tmpfs); /dev/{{{','.join(DEVICES)}}}; "
             "its own /proc")
 
 
@@ -67,6 +70,11 @@ class View:
     writable: tuple[str, ...]
     home: str
     workdir: str | None
+    # Writable folders that get a size-capped tmpfs of their own in the view, holding a copy of what
+    # the folder held (the working copy, the kernel's home): (path, bytes). Their writes never
+    # reach the real folder, and stop at the cap with ENOSPC.
+    capped: tuple[tuple[str, int], ...] = ()
+    tmp_bytes: int = 256 * 1024**2
 
     def script(self, pids: bool, then: str) -> str:
         """Shell run as root of a new mount namespace: build the root, enter it, then run `then`
@@ -89,12 +97,14 @@ class View:
         for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
             lines.append(f"ln -s {target} {r('/dev/' + name)}")
-        for path, size in PRIVATE_TMP:
+        for path in PRIVATE_TMP:
+            size = self.tmp_bytes if path == "/tmp" else min(SMALL_TMP, self.tmp_bytes)
             lines += [f"mkdir -p {r(path)}", f"mount -t tmpfs -o size={size},mode=1777 tmpfs {r(path)}"]
         lines.append(f"mount -t proc proc {r('/proc')}" if pids else f"mount --rbind /proc {r('/proc')}")
-        binds = [(p, True) for p in self.readonly] + [(p, False) for p in self.writable]
-        for path, readonly in sorted(binds, key=lambda b: b[0].count("/")):  # outer folders first
-            lines += _place(path, root, readonly)
+        binds = [(p, True, None) for p in self.readonly] + [(p, False, None) for p in self.writable] + [
+            (p, False, size) for p, size in self.capped]
+        for path, readonly, size in sorted(binds, key=lambda b: b[0].count("/")):  # outer folders first
+            lines += _place(path, root, readonly, size)
         workdir = q(self.workdir) if self.workdir else "/"
         lines += [f"mkdir {r('/.old')}", f"cd {q(root)}", "pivot_root . .old", "umount -l /.old",
                   "rmdir /.old", "mount -o remount,bind,ro /", f"cd {workdir}", then]
@@ -126,15 +136,19 @@ def _bind(source: str, target: str, readonly: bool) -> list[str]:
     return lines
 
 
-def _place(path: str, root: str, readonly: bool) -> list[str]:
-    """`path` at its own name in the new root: its real folder bound there, and the name a link
-    to it where the name goes through one (a venv reached through a symbolic link)."""
+def _place(path: str, root: str, readonly: bool, size: int | None = None) -> list[str]:
+    """`path` at its own name in the new root: its real folder bound there (or, with a `size`, a
+    tmpfs of that size holding a copy of it, owner and modes kept), and the name a link to it where
+    the name goes through one (a venv reached through a symbolic link)."""
     real = os.path.realpath(path)
+    q = shlex.quote
     lines = []
     for name in dict.fromkeys([real, path]):
         if name != real:
-            lines += [f"mkdir -p {shlex.quote(root + os.path.dirname(name))}",
-                      f"ln -s {shlex.quote(real)} {shlex.quote(root + name)}"]
+            lines += [f"mkdir -p {q(root + os.path.dirname(name))}", f"ln -s {q(real)} {q(root + name)}"]
+        elif size is not None:
+            lines += [f"mkdir -p {q(root + real)}", f"mount -t tmpfs -o size={size},mode=700 tmpfs {q(root + real)}",
+                      f"cp -a {q(real + '/.')} {q(root + real + '/')}"]
         elif not any(inside(real, top) for top in SYSTEM_TOP if not os.path.islink(top)):
-            lines += [f"mkdir -p {shlex.quote(root + real)}"] + _bind(real, root + real, readonly)
+            lines += [f"mkdir -p {q(root + real)}"] + _bind(real, root + real, readonly)
     return lines
