@@ -13,8 +13,12 @@ learns from, so that a model trained on them also picks the real local event Obs
 * waveforms: each phase is band-limited random motion (a Butterworth band around a corner frequency
   that falls with magnitude, lower for S than for P) under an envelope with a short rise and an
   exponential coda decay, as single-scattering coda models give; S is 2-5 times stronger than P;
-* noise: coloured ambient noise (a microseism band, a broadband 1-20 Hz floor), and, in the
-  "noisy" regime, a site with strong cultural noise (a 12-17 Hz machine hum) and spiky transients;
+* noise, shaped after the spectra of real stations (Peterson 1993's low- and high-noise models):
+  a broadband 1-20 Hz floor; the secondary ocean microseism, a peak near 0.2 Hz (periods 4-7 s)
+  that is the largest noise on most broadband records, 1-6 times the floor; at 3 sites in 10
+  cultural noise (a 2-8 Hz machine hum and emergent traffic bursts); in 1 record in 5 the coda of
+  an earlier event, so that an onset may ride on decaying motion; and, in the "noisy" regime, a
+  site with strong cultural noise (a 12-17 Hz pump hum) and impulsive spikes that mimic onsets;
 * recording: 100 samples/s, integer counts of a 16-bit digitiser (values clip at +-32767).
 
 The signal-to-noise ratio (SNR) is the RMS of the vertical P wave in the second after its onset divided
@@ -48,7 +52,10 @@ INT16_MAX = 32767
 class Regime:
     """The recording conditions of one split."""
     snr_range: tuple[float, float]  # log-uniform
-    noisy_site: bool                # cultural hum and spikes on top of the ambient noise
+    noisy_site: bool                # a strong 12-17 Hz hum and spikes on every record
+    microseism: tuple[float, float] = (1.0, 6.0)  # amplitude of the microseism over the floor (uniform)
+    cultural_fraction: float = 0.3                # records with a weaker hum and spikes (quiet regime)
+    earlier_event_fraction: float = 0.2           # records that open in an earlier event's coda
 
 
 # name, number of records, regime. The train/validation/test splits share one regime; "noisy_*"
@@ -79,21 +86,61 @@ def envelope(t: np.ndarray, onset: float, rise: float, decay: float) -> np.ndarr
     return (1.0 - np.exp(-tau / rise)) * np.exp(-tau / decay) * (t >= onset)
 
 
-def ambient_noise(rng: np.random.Generator, noisy_site: bool) -> np.ndarray:
-    """Three components of unit-RMS background noise (vertical), coloured like a quiet or a noisy site."""
+def microseism(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Unit-RMS secondary microseism: a spectral peak at f0 (0.15-0.25 Hz, periods of 4-7 s), log-normal in
+    frequency (one octave wide), as in the high- and low-noise models of Peterson (1993). Drawn on a series
+    8 times longer than the record and cut, so that a period as long as the record is resolved."""
+    long = 8 * n
+    f = np.fft.rfftfreq(long, 1.0 / FS)
+    f0 = rng.uniform(0.15, 0.25)
+    with np.errstate(divide="ignore"):
+        gain = np.exp(-0.5 * (np.log(np.where(f > 0, f, 1e-9) / f0) / 0.35) ** 2)
+    x = np.fft.irfft(np.fft.rfft(rng.standard_normal(long)) * gain, long)
+    start = rng.integers(0, long - n)
+    x = x[start:start + n]
+    return x / np.sqrt(np.mean(x**2))
+
+
+def burst(rng: np.random.Generator, n: int, low: float, high: float, rise: float, decay: float) -> np.ndarray:
+    """Band-limited motion under an envelope: an impulsive transient (door, footsteps: rise of a few
+    hundredths of a second) or an emergent one (a passing truck: rise of tenths of a second)."""
+    t = np.arange(n) / FS
+    return band_limited(rng, n, low, high) * envelope(t, 0.0, rise, decay)
+
+
+def ambient_noise(rng: np.random.Generator, regime: "Regime") -> np.ndarray:
+    """Three components of unit-RMS background noise (vertical): a short-period floor, the microseism,
+    cultural noise at some sites, and the coda of an earlier event in some records."""
     n = N_SAMPLES
     t = np.arange(n) / FS
     noise = np.empty((3, n))
+    # cultural noise: at the noisy site a 12-17 Hz pump hum and impulsive spikes; elsewhere, at some
+    # sites, a weaker 2-8 Hz machine hum and emergent traffic bursts (no sharp onset)
+    cultural = regime.noisy_site or rng.random() < regime.cultural_fraction
+    hum_f = rng.uniform(12.0, 17.0) if regime.noisy_site else rng.uniform(2.0, 8.0)
+    hum_a = rng.uniform(1.0, 2.5) if regime.noisy_site else rng.uniform(0.2, 1.0)
+    n_bursts = rng.poisson(3 if regime.noisy_site else 1.5) if cultural else 0
     for c in range(3):
         floor = band_limited(rng, n, 1.0, 20.0)
-        microseism = band_limited(rng, n, 0.15, 0.5)
-        noise[c] = floor + rng.uniform(0.5, 2.0) * microseism
-        if noisy_site:
-            hum_f = rng.uniform(12.0, 17.0)
-            noise[c] += rng.uniform(1.0, 2.5) * np.sin(2 * np.pi * hum_f * t + rng.uniform(0, 2 * np.pi))
-            for _ in range(rng.poisson(3)):  # spiky transients (traffic, footsteps)
-                start = rng.integers(0, n - 30)
-                noise[c, start:start + 30] += rng.uniform(3.0, 8.0) * band_limited(rng, 30, 5.0, 30.0)
+        noise[c] = floor + rng.uniform(*regime.microseism) * microseism(rng, n)
+        if cultural:
+            noise[c] += hum_a * np.sin(2 * np.pi * hum_f * t + rng.uniform(0, 2 * np.pi))
+    for _ in range(n_bursts):
+        if regime.noisy_site:  # impulsive spikes that look like onsets
+            length = 30
+            start = rng.integers(0, n - length)
+            noise[:, start:start + length] += rng.uniform(3.0, 8.0) * np.stack(
+                [burst(rng, length, 5.0, 30.0, 0.005, 0.15) for _ in range(3)])
+        else:                  # emergent traffic bursts
+            length = int(rng.integers(100, 200))
+            start = rng.integers(0, n - length)
+            noise[:, start:start + length] += rng.uniform(1.0, 3.0) * np.stack(
+                [burst(rng, length, 2.0, 10.0, rng.uniform(0.3, 0.6), 0.4) for _ in range(3)])
+    if rng.random() < regime.earlier_event_fraction:  # the window opens in the coda of an earlier event
+        decay = rng.uniform(0.8, 2.5)
+        coda = np.exp(-(t + rng.uniform(0.5, 3.0)) / decay)
+        size = rng.uniform(2.0, 8.0)
+        noise += size * coda * np.stack([band_limited(rng, n, 1.5, 8.0) for _ in range(3)])
     return noise / np.sqrt(np.mean(noise[0] ** 2))
 
 
@@ -134,7 +181,7 @@ def make_split(rng: np.random.Generator, n: int, regime: Regime) -> tuple[np.nda
     rows = []
     for i in range(n):
         noise_rms = rng.uniform(10.0, 40.0)  # counts: stations differ in gain and site noise
-        trace = noise_rms * ambient_noise(rng, regime.noisy_site)
+        trace = noise_rms * ambient_noise(rng, regime)
         snr = float(np.exp(rng.uniform(*np.log(regime.snr_range))))
         distance = float(rng.uniform(2.5, 25.0))
         back_azimuth = float(rng.uniform(0.0, 360.0))
