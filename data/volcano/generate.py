@@ -28,9 +28,18 @@ Files (see README.md):
     labels.csv             event_id, starttime, label, onset, distance_km, snr
     continuous.mseed       a 30-min record holding 16 events
     continuous_events.csv  onset, label of the events of the continuous record
+    windows.npy            three-component (Z, N, E) 8-s windows: noise, or a VT from one of three swarms
+    windows.csv            region, and for events the distance, back-azimuth, P time and SNR of each window
 
 Variants: `--variant K` (K > 0) draws the same classes and counts from another seed, (SEED, K), so
 that each group of students classifies its own catalogue; variant 0 is the committed data.
+
+Three-component windows: a detector hands the observatory fixed windows of the three components.
+Some hold only noise (and, half of the time, a burst of cultural noise on one component); the others a
+VT earthquake from one of three swarms under the volcano. Two swarms sit at the same distance, one
+north-east and one south-east of the station: their records differ only in how the horizontal
+components move together (the polarisation of the P and S waves), which no per-component feature
+sees. The windows use their own random stream, so the files above do not change.
 
 Usage: python data/volcano/generate.py [--out DIR] [--variant K]    (default DIR: this folder)
 """
@@ -190,6 +199,83 @@ def make_continuous(rng: np.random.Generator) -> tuple[Stream, list[dict]]:
     return Stream([tr]), rows
 
 
+# Three-component windows (Z, N, E) for a raw-waveform classifier, in the spirit of ConvNetQuake
+# (Perol, Gharbi & Denolle 2018, Science Advances 4, e1700578): noise, or a VT from one of three swarms.
+WINDOW_S = 8.0                     # s, 400 samples at 50 Hz
+WINDOWS_PER_REGION = 240
+REGIONS = ["noise", "north-east", "south-east", "west"]
+SWARMS = {                         # back-azimuth (deg, from the station to the swarm), epicentral distance, depth (km)
+    "north-east": (45.0, 4.0, 2.5),
+    "south-east": (135.0, 4.0, 2.5),
+    "west": (260.0, 9.0, 4.0),
+}
+
+
+def _vt_three_components(rng: np.random.Generator, baz: float, r_km: float, depth_km: float,
+                         n: int, i_p: int) -> np.ndarray:
+    """Noise-free (3, n) Z, N, E record of a VT at back-azimuth baz, P at sample i_p; peak 1.
+
+    P moves along the ray: up or down (the source's polarity) and radially, along the back-azimuth;
+    S moves across it, mostly on the transverse horizontal (SH), with some SV in the radial-vertical
+    plane; the scattered coda is incoherent between components. Slow surface layers bend the rays
+    towards the vertical (sin i = 0.6 r / R).
+    """
+    hyp = np.hypot(r_km, depth_km)
+    sin_i = 0.6 * r_km / hyp
+    cos_i = np.sqrt(1 - sin_i**2)
+    b = np.deg2rad(baz)
+    radial = np.array([0.0, np.cos(b), np.sin(b)])          # Z, N, E of the horizontal towards the source
+    transverse = np.array([0.0, -np.sin(b), np.cos(b)])
+    vertical = np.array([1.0, 0.0, 0.0])
+    f_hi = 20.0 - 0.8 * hyp
+    t = (np.arange(n) - i_p) / FS
+    tsp = hyp * (1 / V_S - 1 / V_P)
+    polarity = rng.choice([-1.0, 1.0])
+    p = _band(rng, n, 2.0, f_hi) * _onset_envelope(t, 0.05, rng.uniform(0.3, 0.6))
+    p_dir = polarity * (cos_i * vertical - sin_i * radial)  # away from the source: up (or down) and outwards
+    s = _band(rng, n, 1.5, 0.8 * f_hi) * _onset_envelope(t - tsp, 0.1, rng.uniform(0.6, 1.2))
+    psi = rng.uniform(-0.6, 0.6)                            # SH with some SV
+    sv_dir = sin_i * vertical + cos_i * radial
+    s_dir = rng.choice([-1.0, 1.0]) * (np.cos(psi) * transverse + np.sin(psi) * sv_dir)
+    coda_env = _onset_envelope(t - tsp - 0.3, 0.3, rng.uniform(1.0, 2.0))
+    coda = np.stack([_band(rng, n, 1.0, 0.7 * f_hi) for _ in range(3)]) * coda_env
+    x = (np.outer(p_dir, p) + rng.uniform(1.5, 3.0) * np.outer(s_dir, s)
+         + rng.uniform(0.3, 0.6) * coda)
+    return x / np.max(np.abs(x))
+
+
+def make_windows(rng: np.random.Generator) -> tuple[np.ndarray, list[dict]]:
+    """(n, 400, 3) int16 counts (channels last: Z, N, E) and one row per window, regions shuffled."""
+    n = int(WINDOW_S * FS)
+    labels = [region for region in REGIONS for _ in range(WINDOWS_PER_REGION)]
+    order = rng.permutation(len(labels))
+    windows = np.zeros((len(labels), n, 3), dtype=np.int16)
+    rows = []
+    for k, idx in enumerate(order):
+        region = labels[idx]
+        sigma = 10 ** rng.uniform(1.0, 1.4)
+        x = np.stack([station_noise(rng, n, sigma) for _ in range(3)])
+        row = dict(region=region, distance_km="", back_azimuth_deg="", p_arrival_s="", snr="")
+        if region == "noise":
+            if rng.uniform() < 0.5:                          # a burst of cultural noise on one component
+                m = int(rng.uniform(0.5, 2.0) * FS)
+                i0 = rng.integers(0, n - m)
+                burst = _band(rng, m, 5.0, 15.0) * np.hanning(m)
+                x[rng.integers(0, 3), i0:i0 + m] += rng.uniform(3.0, 10.0) * sigma * burst
+        else:
+            baz0, r0, h0 = SWARMS[region]
+            baz = baz0 + rng.uniform(-12.0, 12.0)
+            r_km, depth_km = r0 + rng.uniform(-0.8, 0.8), h0 + rng.uniform(-0.5, 0.5)
+            i_p = int(rng.uniform(1.0, 3.0) * FS)
+            snr = 10 ** rng.uniform(0.6, 1.6)
+            x += snr * sigma * _vt_three_components(rng, baz, r_km, depth_km, n, i_p)
+            row.update(distance_km=round(r_km, 2), back_azimuth_deg=round(baz % 360, 1),
+                       p_arrival_s=round(i_p / FS, 2), snr=round(snr, 1))
+        windows[k] = np.round(x.T).astype(np.int16)
+        rows.append(row)
+    return windows, rows
+
+
 def _write_csv(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -198,7 +284,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def generate(out: Path, variant: int = 0) -> None:
-    """Write the four files into `out`."""
+    """Write the six files into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED if variant == 0 else (SEED, variant))
     catalogue, rows = make_catalogue(rng)
@@ -207,6 +293,9 @@ def generate(out: Path, variant: int = 0) -> None:
     continuous, events = make_continuous(rng)
     continuous.write(str(out / "continuous.mseed"), format="MSEED", encoding="STEIM2", reclen=512)
     _write_csv(out / "continuous_events.csv", events)
+    windows, window_rows = make_windows(np.random.default_rng([SEED, 3, variant]))
+    np.save(out / "windows.npy", windows)
+    _write_csv(out / "windows.csv", window_rows)
 
 
 if __name__ == "__main__":
