@@ -306,6 +306,17 @@ CASES = [
          "    except OSError as e:\n        return (i, str(e))\n"
          "print([fill(os.path.expanduser('~')), fill('.'), fill('/tmp')])\n" + RIGHT_MEAN), "graded", 5,
          needs=("view",)),
+    # empty files by the million once (a tmpfs's default inode count): each tmpfs caps its files too
+    Case("inode-filler", answer("answer_mean", "import os\n"
+         "def touch_all(folder):\n    try:\n        for i in range(200000):\n"
+         "            open(os.path.join(folder, f'e{i}'), 'w').close()\n"
+         "    except OSError as e:\n        return (i, str(e))\n"
+         "print([touch_all(os.path.expanduser('~')), touch_all('/tmp')])\n" + RIGHT_MEAN), "graded", 5,
+         needs=("view",)),
+    # 40 MiB written to the kernel's own stdout, past ipykernel's capture: it once filled the file the
+    # kernel's output went to, and the kernel blocked on its next write until the time limit
+    Case("fd-flood", answer("answer_mean", "import os\nfor _ in range(40):\n    os.write(1, b'x' * 2**20)\n"
+                            + RIGHT_MEAN), "graded", 5),
     # files
     Case("corrupt-json", lambda nb, where: b"{ not json", "rejected", 0),
     Case("nbformat-3", _nbformat3, "rejected", 0),

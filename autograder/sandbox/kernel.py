@@ -28,7 +28,7 @@ HOME = "home"
 def _mount_tmpfs(folder: Path, size: int) -> None:
     """A size-capped tmpfs on `folder` (as root, in the grader's own mount namespace), so that what
     the kernel writes there stops at `size`; left on disk where it cannot be mounted."""
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=700", "tmpfs", str(folder)],
+    subprocess.run(["mount", "-t", "tmpfs", "-o", view.tmpfs_options(size, "700"), "tmpfs", str(folder)],
                    capture_output=True, check=False)
 
 
@@ -78,9 +78,11 @@ class SandboxKernelManager(AsyncKernelManager):
         self.connection_file = str(runtime / "kernel.json")
         self.ip = str(runtime / "ipc")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
-        # The kernel's own stderr (IPython's start-up chatter) goes to a file of its own, not into
-        # the grader's output.
-        kw["stderr"] = kw["stdout"] = open(runtime / "kernel.log", "ab")
+        # The kernel's own stdout and stderr (IPython's start-up chatter, and whatever student code
+        # writes to the file descriptors directly) are discarded: never the grader's output, and never
+        # a file that can fill up, since ipykernel's thread that echoes captured output dies on a
+        # failed write and the kernel then blocks on its next one.
+        kw["stderr"] = kw["stdout"] = subprocess.DEVNULL
         if "user" in policy.layers:
             os.chown(self.connection_file, uid, uid)
             if kw.get("cwd"):
