@@ -93,6 +93,7 @@ def test_every_page_has_a_viewport_and_runs_no_script(toy_run):
         assert soup.find("meta", attrs={"name": "viewport"}), student
         policy = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
         assert policy and "script-src 'none'" in policy["content"], student
+        assert "img-src 'self' data:" in policy["content"], student   # no remote image: no beacon
         assert not soup.find("script"), f"{student}: the page itself needs no script"
 
 
