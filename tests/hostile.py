@@ -230,6 +230,15 @@ def _nbformat3(nb, where):
     return b'{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}'
 
 
+def _filler(name: str, write_one: str, folders: str) -> Case:
+    """A kernel that repeats `write_one` (a statement of `folder` and `i`) in each of `folders` until
+    a write fails, prints why, and answers right: owed its points, and a note on its record."""
+    code = ("import os\ndef fill(folder):\n    try:\n        for i in range(200000):\n"
+            f"            {write_one}\n    except OSError as e:\n        return (i, str(e))\n"
+            f"print([fill(folder) for folder in ({folders})])\n")
+    return Case(name, answer("answer_mean", code + RIGHT_MEAN), "graded", 5, needs=("view",))
+
+
 CASES = [
     # time
     Case("loop-interruptible", answer("answer_mean", "while True:\n    pass"), "graded", 3),
@@ -299,20 +308,10 @@ CASES = [
          needs=("limits",)),
     # 18 GiB into home and working copy once (issue 22): now each stops at its tmpfs's cap, the
     # grade stands and the record says why the writes failed
-    Case("disk-filler", answer("answer_mean", "import os\n"
-         "def fill(folder):\n    chunk = b'z' * 2**20\n    try:\n        for i in range(100000):\n"
-         "            with open(os.path.join(folder, f'fill{i}.bin'), 'wb') as f:\n"
-         "                for _ in range(16):\n                    f.write(chunk)\n"
-         "    except OSError as e:\n        return (i, str(e))\n"
-         "print([fill(os.path.expanduser('~')), fill('.'), fill('/tmp')])\n" + RIGHT_MEAN), "graded", 5,
-         needs=("view",)),
+    _filler("disk-filler", "open(os.path.join(folder, f'fill{i}.bin'), 'wb').write(b'z' * 2**24)",
+            "os.path.expanduser('~'), '.', '/tmp'"),
     # empty files by the million once (a tmpfs's default inode count): each tmpfs caps its files too
-    Case("inode-filler", answer("answer_mean", "import os\n"
-         "def touch_all(folder):\n    try:\n        for i in range(200000):\n"
-         "            open(os.path.join(folder, f'e{i}'), 'w').close()\n"
-         "    except OSError as e:\n        return (i, str(e))\n"
-         "print([touch_all(os.path.expanduser('~')), touch_all('/tmp')])\n" + RIGHT_MEAN), "graded", 5,
-         needs=("view",)),
+    _filler("inode-filler", "open(os.path.join(folder, f'e{i}'), 'w').close()", "os.path.expanduser('~'), '/tmp'"),
     # 40 MiB written to the kernel's own stdout, past ipykernel's capture: it once filled the file the
     # kernel's output went to, and the kernel blocked on its next write until the time limit
     Case("fd-flood", answer("answer_mean", "import os\nfor _ in range(40):\n    os.write(1, b'x' * 2**20)\n"
