@@ -34,7 +34,7 @@ from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
 from .sandbox.policy import Policy
 from .records import FAILED, GRADED, REJECTED, Record
-from .shard import Shard, setup_lock
+from .shard import Shard, setup_lock, writing_lock
 
 # Called with each record as it is written, the number done and the number to grade (a progress line).
 OnGraded = Callable[[Record, int, int], None]
@@ -98,21 +98,22 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path, 
     record = Record(student, assignment, GRADED, notes=checked.notes, timestamp=checked.timestamp,
                     submission_sha256=checked.sha256, layers=layers.describe_layers(mounted))
     log = ""
-    if not checked.ok:
-        record.status, record.reason = REJECTED, checked.reason
-        zero_autograded(course, assignment, student)
-    else:
-        intake.stage(course, assignment, student, checked)
-        result = api.autograde(assignment, student, force=True, create=True)
-        log = result.get("log", "") + result.get("error", "")
-        record.notes += guard.take_notes()
-        if not result["success"]:
-            record.status, record.reason = FAILED, explain(failure_summary(result))
-            record.stopped = guard.take_stop()
+    with writing_lock(course):
+        if not checked.ok:
+            record.status, record.reason = REJECTED, checked.reason
             zero_autograded(course, assignment, student)
         else:
-            record.variant, record.flags = variants.flags(course, assignment, student)
-    record.score, record.max_score = scores(course, assignment, student)
+            intake.stage(course, assignment, student, checked)
+            result = api.autograde(assignment, student, force=True, create=True)
+            log = result.get("log", "") + result.get("error", "")
+            record.notes += guard.take_notes()
+            if not result["success"]:
+                record.status, record.reason = FAILED, explain(failure_summary(result))
+                record.stopped = guard.take_stop()
+                zero_autograded(course, assignment, student)
+            else:
+                record.variant, record.flags = variants.flags(course, assignment, student)
+        record.score, record.max_score = scores(course, assignment, student)
     record.seconds = round(time.monotonic() - started, 2)
     return record, log
 
@@ -249,8 +250,9 @@ def _grader_failed(course: Course, assignment: str, job: Job, trace: str) -> Rec
 
 def _zeroed(course: Course, record: Record) -> None:
     """The record's submission in the gradebook with 0 for its autograded cells, and its scores."""
-    zero_autograded(course, record.assignment, record.student)
-    record.score, record.max_score = scores(course, record.assignment, record.student)
+    with writing_lock(course):
+        zero_autograded(course, record.assignment, record.student)
+        record.score, record.max_score = scores(course, record.assignment, record.student)
 
 
 def run_jobs(course: Course, policy: Policy, assignment: str, todo: list[tuple[str, Path]], jobs: int,

@@ -93,17 +93,37 @@ def setup_lock(course: Course) -> Iterator[None]:
     make one of them fail on a unique constraint. An advisory lock makes them take turns (SQLite
     gradebooks are one per shard and need none).
     """
+    with _advisory_lock(course, shared=False):
+        yield
+
+
+@contextmanager
+def writing_lock(course: Course) -> Iterator[None]:
+    """Held while one submission is written into a shared PostgreSQL gradebook.
+
+    Until the first submission exists, nbgrader's generate_assignment deletes the assignment's
+    notebook and inserts its cells again, one commit at a time: a shard that had finished its set-up
+    and added a submission in that window got grades and comments for only the cells inserted so far.
+    Writers share the lock; a set-up waits for them, and they for it.
+    """
+    with _advisory_lock(course, shared=True):
+        yield
+
+
+@contextmanager
+def _advisory_lock(course: Course, shared: bool) -> Iterator[None]:
     url = course.config().CourseDirectory.db_url
     if not url.startswith("postgresql"):
         yield
         return
+    kind = "_shared" if shared else ""
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.connect() as conn:
-            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK})
+            conn.execute(sqlalchemy.text(f"SELECT pg_advisory_lock{kind}(:key)"), {"key": SETUP_LOCK})
             try:
                 yield
             finally:
-                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK})
+                conn.execute(sqlalchemy.text(f"SELECT pg_advisory_unlock{kind}(:key)"), {"key": SETUP_LOCK})
     finally:
         engine.dispose()
