@@ -16,8 +16,27 @@ import pytest
 from autograder import demo, mutants, notebooks as nbs, variants
 from autograder.course import REPO, Course
 
+from hostile import OUTSIDE_FILE
+
 COURSE = Course()
 ASSIGNMENTS = COURSE.assignments()
+
+
+@pytest.fixture(scope="module")
+def outside_file():
+    """A world-readable notebook outside every course, as another user's or a shared folder's
+    (made by whoever runs first with the right to; test_nonroot.py makes it for its grader)."""
+    made = not OUTSIDE_FILE.exists()
+    if made:
+        try:
+            OUTSIDE_FILE.parent.mkdir(parents=True, exist_ok=True)
+            OUTSIDE_FILE.write_text("{}")
+            OUTSIDE_FILE.chmod(0o644)
+        except OSError as exc:
+            print(f"{OUTSIDE_FILE} not made ({exc}): the read-outside-the-course case reads nothing")
+    yield OUTSIDE_FILE
+    if made:
+        OUTSIDE_FILE.unlink(missing_ok=True)
 
 
 def mutants_of(assignment: str) -> list[mutants.Mutant]:

@@ -297,7 +297,10 @@ CASES = [
          needs=SECRETS),
     Case("walk-up-from-the-working-copy", mean_if_blocked("open('../../../gradebook.db', 'rb').read()"), "graded", 5,
          needs=SECRETS),
-    Case("list-home", mean_if_blocked("import os\nos.listdir('/home')"), "graded", 5, needs=("view",)),
+    # /home holds at most the way to the kernel's own Python (a grader's venv in its home)
+    Case("list-home", mean_if_blocked("import os, sys\nown = {p.split('/')[2] for p in (sys.prefix,) if p.startswith('/home/')}\n"
+                                      "if not set(os.listdir('/home')) - own:\n    raise OSError('no other home')"),
+         "graded", 5, needs=("view",)),
     Case("read-outside-the-course", mean_if_blocked(f"open('{OUTSIDE_FILE}').read()"), "graded", 5,
          needs=("view",)),
     Case("reads-the-course-data", answer("answer_mean", "import os\nimport numpy as np\ndef mean_of(values):\n"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,10 @@ SMALL_TMP = 64 * 1024**2   # /var/tmp and /dev/shm: /tmp gets the limit's size
 BYTES_PER_INODE = 8 * 1024
 MIN_INODES = 4096
 STAGE = ".view"  # in the kernel's home: where the new root is built, an empty folder to the kernel
+# pivot_root lives in /usr/sbin, which a user's PATH does not hold on Debian: without this, a
+# grader that is not root found no view at all and graded with no isolation layer.
+PIVOT_ROOT = shutil.which("pivot_root", path=os.pathsep.join([os.environ.get("PATH", os.defpath),
+                                                               "/usr/sbin", "/sbin"])) or "pivot_root"
 
 
 def tmpfs_options(size: int, mode: str) -> str:
@@ -55,9 +60,9 @@ def inside(path: str, folder: str) -> bool:
 
 def kernel_files(data_dir: Path | None) -> list[str]:
     """What the kernel reads besides the system: its Python (the venv as named, and the Python it
-    was made from) and the course's data, those that exist."""
-    paths = [sys.prefix, sys.base_prefix] + ([str(data_dir)] if data_dir else [])
-    return list(dict.fromkeys(os.path.abspath(p) for p in paths if os.path.exists(p)))
+    was made from, unless that is the system's own, under /usr) and the course's data, those that exist."""
+    paths = [os.path.abspath(p) for p in [sys.prefix, sys.base_prefix] + ([str(data_dir)] if data_dir else [])]
+    return list(dict.fromkeys(p for p in paths if os.path.exists(p) and not any(inside(p, top) for top in SYSTEM_TOP)))
 
 
 def describe(readonly: list[str]) -> str:
@@ -116,7 +121,7 @@ class View:
         for path, readonly, size in sorted(binds, key=lambda b: b[0].count("/")):  # outer folders first
             lines += _place(path, root, readonly, size)
         workdir = q(self.workdir) if self.workdir else "/"
-        lines += [f"mkdir {r('/.old')}", f"cd {q(root)}", "pivot_root . .old", "umount -l /.old",
+        lines += [f"mkdir {r('/.old')}", f"cd {q(root)}", f"{q(PIVOT_ROOT)} . .old", "umount -l /.old",
                   "rmdir /.old", "mount -o remount,bind,ro /", f"cd {workdir}", then]
         return "\n".join(lines)
 
