@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import uuid
@@ -11,14 +10,14 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Instance, Unicode
 
-from . import fontcache, keyrings, view
+from . import fontcache, keyrings, processes, view
 from .environment import matplotlib_dir
 from .layers import KERNEL_HOME_PREFIX
 from .policy import Policy
 from .processes import KERNEL_ROOT
 from .workcopy import give
 
-# The folder of a kernel's connection file, sockets and log (the grader reaches it from outside the
+# The folder of a kernel's connection file and sockets (the grader reaches it from outside the
 # view); as root, a tmpfs of this size. The kernel's home is a folder in it, a tmpfs of its own in
 # the view (GradingLimits.home_bytes).
 RUNTIME_BYTES = 16 * 1024**2
@@ -30,11 +29,6 @@ def _mount_tmpfs(folder: Path, size: int) -> None:
     the kernel writes there stops at `size`; left on disk where it cannot be mounted."""
     subprocess.run(["mount", "-t", "tmpfs", "-o", view.tmpfs_options(size, "700"), "tmpfs", str(folder)],
                    capture_output=True, check=False)
-
-
-def _unmount(folder: Path) -> None:
-    if os.path.ismount(folder):
-        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
 
 
 def wrap(cmd: list[str], policy: Policy, kernel_view: view.View) -> list[str]:
@@ -101,5 +95,4 @@ class SandboxKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         runtime = Path(self.connection_file).parent
         if runtime.parent == KERNEL_ROOT or runtime.name.startswith(KERNEL_HOME_PREFIX):
-            _unmount(runtime)
-            shutil.rmtree(runtime, ignore_errors=True)
+            processes.discard(runtime)

@@ -60,9 +60,14 @@ def discard_connection_folders(uid: int) -> None:
     except OSError:
         return
     for folder in folders:
-        if os.path.ismount(folder):
-            subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
-        shutil.rmtree(folder, ignore_errors=True)
+        discard(folder)
+
+
+def discard(folder: Path) -> None:
+    """A kernel's connection folder gone: its tmpfs unmounted (as root), then the folder removed."""
+    if os.path.ismount(folder):
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def lingering(proc: psutil.Process) -> bool:
