@@ -40,6 +40,11 @@ def _target(obj):
     return getattr(obj, "__func__", obj)
 
 
+def _code_of(member):
+    """The code object behind a function, a method or a property's getter (None for anything else)."""
+    return getattr(_target(getattr(member, "fget", member)), "__code__", None)
+
+
 @functools.lru_cache(maxsize=None)   # for one report: the source is run afresh for each
 def _codes(module) -> set:
     """The ids of every code object defined in `module`: its functions', its classes' methods', and
@@ -48,7 +53,7 @@ def _codes(module) -> set:
     for value in list(vars(module).values()):
         members = list(vars(value).values()) if isinstance(value, type) else [value]
         for member in members:
-            code = getattr(_target(getattr(member, "fget", member)), "__code__", None)
+            code = _code_of(member)
             if code is not None and getattr(_target(member), "__module__", None) == module.__name__:
                 todo.append(code)
     while todo:
@@ -69,8 +74,7 @@ def _library_module(name):
 
 
 def _own_codes(cls) -> list:
-    return [code for value in vars(cls).values()
-            for code in [getattr(_target(getattr(value, "fget", value)), "__code__", None)] if code is not None]
+    return [code for code in map(_code_of, vars(cls).values()) if code is not None]
 
 
 def _class_is_library(cls) -> bool:
@@ -108,14 +112,18 @@ def hooks(shell) -> list:
             *(cb for callbacks in shell.events.callbacks.values() for cb in callbacks)]
 
 
+def _watched() -> dict:
+    """'module.name' -> what it holds now, for every watched name of a module already imported."""
+    return {f"{module}.{name}": getattr(sys.modules[module], name)
+            for module, names in WATCHED.items() if module in sys.modules
+            for name in names if hasattr(sys.modules[module], name)}
+
+
 def state(_=None) -> dict:
     """Now: `watched` name -> [identity, judged library's], the traceback display's the same,
     `hooks` [[identity, judged library's]], and whether a trace or profile function is set."""
     shell = get_ipython()
-    watched = {f"{module}.{name}": [id(_target(getattr(sys.modules[module], name))),
-                                    is_library(getattr(sys.modules[module], name))]
-               for module, names in WATCHED.items() if module in sys.modules
-               for name in names if hasattr(sys.modules[module], name)}
+    watched = {name: [id(_target(obj)), is_library(obj)] for name, obj in _watched().items()}
     watched.update({f"{module} (the module)": [id(sys.modules[module]), True]
                     for module in WATCHED if module in sys.modules})
     watched["IPython's traceback display"] = [id(_target(shell.showtraceback)), is_library(shell.showtraceback)]
@@ -132,8 +140,6 @@ def snapshot(_=None) -> dict:
         except Exception:
             pass
     shell = get_ipython()
-    shell._eds_kept = [*(getattr(sys.modules[module], name) for module, names in WATCHED.items()
-                         if module in sys.modules for name in names if hasattr(sys.modules[module], name)),
-                       *(sys.modules[module] for module in WATCHED if module in sys.modules),
+    shell._eds_kept = [*_watched().values(), *(sys.modules[module] for module in WATCHED if module in sys.modules),
                        _target(shell.showtraceback), *map(_target, hooks(shell))]
     return state()
