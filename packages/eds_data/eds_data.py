@@ -71,5 +71,6 @@ def _variant_data(course: Path, assignment: str, handout: Path) -> Path:
                           cwd=course, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(course)})
     if done.returncode:
-        raise RuntimeError(f"{handout} could not be used: {done.stderr.strip().splitlines()[-1:]}")
+        why = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"{handout} could not be used: {why}")
     return Path(done.stdout.strip())
