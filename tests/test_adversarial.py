@@ -48,13 +48,19 @@ def hostile_run(tmp_path_factory, outside_file):
     (course.data_dir / "given.csv").write_text("x\n1\n")
     build_class(course, root / "subs", RUNNABLE)
     with pytest.MonkeyPatch.context() as patch:   # the uids drawn, for what may outlive a submission
-        draw = processes.submission_uid
-        patch.setattr(processes, "submission_uid", lambda: DRAWN.append(draw()) or DRAWN[-1])
+        recording_uids(patch, DRAWN)
         rows = {r.student: r for r in grading.grade(course, TOY, root / "subs", jobs=2)}
     return course, rows
 
 
 DRAWN: list[int] = []   # the submission uids hostile_run drew
+
+
+def recording_uids(patch: pytest.MonkeyPatch, drawn: list[int]) -> list[int]:
+    """`drawn`, which from now on gets every submission uid the grader draws."""
+    draw = processes.submission_uid
+    patch.setattr(processes, "submission_uid", lambda: drawn.append(draw()) or drawn[-1])
+    return drawn
 
 
 def test_no_connection_folder_outlives_its_submission(hostile_run):
@@ -306,9 +312,7 @@ def left_by(uids: set[int]) -> list[int]:
 def test_a_zombie_leaders_thread_neither_outlives_grading_nor_reaches_the_next_student(tmp_path, monkeypatch):
     """The next student, graded after it in the same run, gets full marks; nothing of the first
     student's uid remains once grade returns."""
-    drawn: list[int] = []
-    draw = processes.submission_uid
-    monkeypatch.setattr(processes, "submission_uid", lambda: drawn.append(draw()) or drawn[-1])
+    drawn = recording_uids(monkeypatch, [])
     course = make_toy_course(tmp_path / "course")
     solution = nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb")
     hand_in([LINGERER], solution, Where(course.root, course.work, tmp_path / "subs"), tmp_path / "subs")
@@ -342,9 +346,7 @@ KEY_SEEKER = Case("zzz-keyring-seeker", answer("answer_mean", KEY_PRELUDE + (
 def test_keyrings_neither_reach_the_next_student_nor_outlive_the_submission(tmp_path, monkeypatch):
     """The next student's kernel finds none of the keys; once grade returns, no submission uid holds a
     key (/proc/key-users) and the grader's own keyrings hold none of them (/proc/keys)."""
-    drawn: list[int] = []
-    draw = processes.submission_uid
-    monkeypatch.setattr(processes, "submission_uid", lambda: drawn.append(draw()) or drawn[-1])
+    drawn = recording_uids(monkeypatch, [])
     course = make_toy_course(tmp_path / "course")
     solution = nbs.read(course.solutions_dir / TOY / f"{TOY}.ipynb")
     hand_in([KEY_PLANTER, KEY_SEEKER], solution, Where(course.root, course.work, tmp_path / "subs"), tmp_path / "subs")

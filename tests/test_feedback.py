@@ -192,22 +192,14 @@ def test_the_course_own_cells_are_never_too_heavy_to_render():
     assert not heavy
 
 
-def test_a_students_maths_is_drawn_within_the_caps_the_assignments_always():
+def test_a_students_maths_is_drawn_within_the_caps_the_assignments_always(monkeypatch):
     """Past MAX_OWN_FORMULAS, or too long or too deeply nested, a student's formula is shown as TeX;
     the assignment's own formulas are drawn whatever the student wrote before them."""
     own = " ".join(f"$x_{{{i}}}$" for i in range(filters.MAX_OWN_FORMULAS + 5))
     deep = "$" + r"\frac{" * 40 + "1" + "}{2}" * 40 + "$"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(own + " " + deep + r" and $\beta_1$")])
-    filters.assignment_formulas.cache_clear()
-    renderer = filters.RenderMaths()
-    known = frozenset({r"\beta_1"})
-    original = filters.assignment_formulas
-    try:
-        filters.assignment_formulas = lambda path: known
-        renderer.workdir = "/nowhere"
-        nb, _ = renderer.preprocess(nb, {"nbgrader": {"assignment": "a", "notebook": "a"}})
-    finally:
-        filters.assignment_formulas = original
+    monkeypatch.setattr(filters, "assignment_formulas", lambda path: frozenset({r"\beta_1"}))
+    nb, _ = filters.RenderMaths(workdir="/nowhere").preprocess(nb, {"nbgrader": {"assignment": "a", "notebook": "a"}})
     source = nb.cells[0].source
     assert source.count('class="eds-math"') == filters.MAX_OWN_FORMULAS + 1   # the cap, and \beta_1
     assert r"<code>x_{61}</code>" in source and r"<code>\frac{\frac{" in source
@@ -236,8 +228,9 @@ HEAVY_ANSWER = ("Answer: $" + r"\frac{" * 400 + "1" + "}{2}" * 400 + "$ "
 def test_a_page_full_of_maths_and_nesting_is_written_in_seconds(toy_run, tmp_path):
     """Red-teamed: 3000 formulas, \\frac nested 400 deep, 20 000 nested <div>s and '['s in a written
     answer, and an HTML output nested 100 000 deep, took 50 s (400 s on a busy machine) for one
-    student's page. Now the page of that student alone is written in seconds, and says why its
-    content is shown as text."""
+    student's page. The caps that make it fast hold (the time is printed, not asserted: speed is
+    the benchmarks' to measure): no more formulas drawn than the student's budget and the
+    assignment's own, no nested markup rendered, and the page says why its content is shown as text."""
     import time
 
     from autograder import feedback
@@ -259,5 +252,7 @@ def test_a_page_full_of_maths_and_nesting_is_written_in_seconds(toy_run, tmp_pat
     seconds = time.monotonic() - started
     text = (grading.grading_course(course).dir_of("feedback") / "ada" / TOY / f"{TOY}.html").read_text()
     print(f"the heavy page took {seconds:.1f} s")
-    assert seconds < 20, f"{seconds:.1f} s"
+    release = course.work / "release" / TOY / f"{TOY}.ipynb"   # where RenderMaths reads the assignment's formulas
+    assert text.count('class="eds-math"') <= filters.MAX_OWN_FORMULAS + len(filters.assignment_formulas(str(release)))
+    assert "<div>" * 100 not in text and "> " * 100 not in text
     assert "shown as plain text" in text
