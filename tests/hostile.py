@@ -109,6 +109,35 @@ sys.getprofile = library_looking('def getprofile():\\n    return None\\n', 'getp
 """
 
 
+GRADERS_KEY = b"eds-grader-secret"   # put in the grader's own user keyring by the suite
+LOCK_CONNECTION_FOLDER = """import ipykernel, os, shutil, sys
+folder = os.path.dirname(ipykernel.get_connection_file())
+try:
+    os.makedirs(os.path.join(folder, 'locked', 'sub'))
+    open(os.path.join(folder, 'locked', 'sub', 'f'), 'w').write('x')
+    os.chmod(os.path.join(folder, 'locked', 'sub'), 0o500)
+    os.chmod(os.path.join(folder, 'locked'), 0)
+    shutil.copy(os.path.realpath(sys.executable), os.path.join(folder, 'py'))
+    os.chmod(os.path.join(folder, 'py'), 0o4755)
+    os.chmod(folder, 0o755)
+except OSError:
+    pass
+"""
+# Link every keyring /proc/keys shows into the session keyring (which makes their keys possessed),
+# then read the grader's key by its serial number.
+READ_GRADERS_KEYS = f"""import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+KEYCTL = {{'x86_64': 250, 'aarch64': 219}}[os.uname().machine]
+lines = [line.split() for line in open('/proc/keys').read().splitlines()]
+for fields in lines:
+    if fields[7] == 'keyring':
+        libc.syscall(KEYCTL, 8, int(fields[0], 16), -3)
+buf = ctypes.create_string_buffer(256)
+if not any(libc.syscall(KEYCTL, 11, int(fields[0], 16), buf, 256) > 0
+           for fields in lines if {GRADERS_KEY.decode()!r} in ' '.join(fields)):
+    raise OSError('no key of the grader read')"""
+
+
 def mean_if_blocked(action: str):
     """mean_of is right only if `action` (reading, writing, connecting) raises OSError."""
     return answer("answer_mean", "import numpy as np\ndef mean_of(values):\n    try:\n"
@@ -297,6 +326,10 @@ CASES = [
          needs=SECRETS),
     Case("walk-up-from-the-working-copy", mean_if_blocked("open('../../../gradebook.db', 'rb').read()"), "graded", 5,
          needs=SECRETS),
+    # the red team's, as a grader without root (issue 22): a connection folder locked and opened to
+    # all with a set-uid Python in it, and the grader's own keyrings reached by serial number
+    Case("locks-its-connection-folder", answer("answer_mean", LOCK_CONNECTION_FOLDER + RIGHT_MEAN), "graded", 5),
+    Case("reads-the-graders-keys", mean_if_blocked(READ_GRADERS_KEYS), "graded", 5, needs=("syscalls", "user")),
     # /home holds at most the way to the kernel's own Python (a grader's venv in its home)
     Case("list-home", mean_if_blocked("import os, sys\nown = {p.split('/')[2] for p in (sys.prefix,) if p.startswith('/home/')}\n"
                                       "if not set(os.listdir('/home')) - own:\n    raise OSError('no other home')"),

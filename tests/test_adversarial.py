@@ -2,6 +2,8 @@
 batch goes on, and no other grade is touched (issue 3's threat model, on the toy course)."""
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import pwd
 import shutil
@@ -21,7 +23,7 @@ from autograder.course import REPO, Course
 from autograder.sandbox.policy import Policy
 from autograder.nbgrader_api import gradebook_for
 
-from hostile import CASES, OVER_CAP_NOTE, PLANTED, REFERENCE, RIGHT_MEAN, TEST_LIMITS, Case, Where, answer, hand_in
+from hostile import CASES, GRADERS_KEY, OVER_CAP_NOTE, PLANTED, REFERENCE, RIGHT_MEAN, TEST_LIMITS, Case, Where, answer, hand_in
 from toycourse import TOY, make_toy_course
 
 pytestmark = pytest.mark.xdist_group("hostile")  # one worker grades the class once
@@ -47,10 +49,25 @@ def hostile_run(tmp_path_factory, outside_file):
     (course.data_dir / "given.csv").parent.mkdir(exist_ok=True)
     (course.data_dir / "given.csv").write_text("x\n1\n")
     build_class(course, root / "subs", RUNNABLE)
-    with pytest.MonkeyPatch.context() as patch:   # the uids drawn, for what may outlive a submission
+    with pytest.MonkeyPatch.context() as patch, graders_key():   # the uids drawn, for what may outlive a submission
         recording_uids(patch, DRAWN)
         rows = {r.student: r for r in grading.grade(course, TOY, root / "subs", jobs=2)}
     return course, rows
+
+
+@contextlib.contextmanager
+def graders_key():
+    """A key in the grader's own user keyring while the class is graded (reads-the-graders-keys)."""
+    if keyrings.SYS_KEYCTL is None:
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    add_key = {"x86_64": 248, "aarch64": 217}[os.uname().machine]
+    key = libc.syscall(add_key, b"user", GRADERS_KEY, b"s3cret", 6, ctypes.c_long(keyrings.USER_KEYRING))
+    try:
+        yield
+    finally:
+        libc.syscall(keyrings.SYS_KEYCTL, ctypes.c_long(keyrings.INVALIDATE), ctypes.c_long(key))
 
 
 DRAWN: list[int] = []   # the submission uids hostile_run drew
@@ -64,11 +81,15 @@ def recording_uids(patch: pytest.MonkeyPatch, drawn: list[int]) -> list[int]:
 
 
 def test_no_connection_folder_outlives_its_submission(hostile_run):
-    """As root each kernel's connection folder is a tmpfs of the grader's: gone after the run, even
-    for the submissions whose worker was killed over its time (loop-ignores-sigint)."""
-    if "user" not in LAYERS:
-        pytest.skip("not root: the connection folders are the kernel manager's temporary folders")
-    left = [str(folder) for folder in processes.KERNEL_ROOT.iterdir() if folder.lstat().st_uid in set(DRAWN)]
+    """Each kernel's connection folder (as root a tmpfs of the grader's, without root a folder in a
+    private one) is gone after the run: even for the submissions whose worker was killed over its
+    time (loop-ignores-sigint), and the one whose kernel locked folders in it and opened it to all
+    (locks-its-connection-folder)."""
+    if "user" in LAYERS:
+        left = [str(folder) for folder in processes.KERNEL_ROOT.iterdir() if folder.lstat().st_uid in set(DRAWN)]
+    else:
+        left = [str(folder) for uid in DRAWN
+                for folder in Path(tempfile.gettempdir()).glob(f"{processes.PRIVATE_PREFIX}{uid}-*")]
     assert DRAWN and not left
 
 

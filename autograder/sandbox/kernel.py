@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Instance, Unicode
 
-from . import fontcache, keyrings, processes, view
+from . import fontcache, keyrings, processes, syscalls, view
 from .environment import matplotlib_dir
-from .layers import KERNEL_HOME_PREFIX
 from .policy import Policy
 from .processes import KERNEL_ROOT
 from .workcopy import give
@@ -33,11 +31,13 @@ def _mount_tmpfs(folder: Path, size: int) -> None:
 
 def wrap(cmd: list[str], policy: Policy, kernel_view: view.View) -> list[str]:
     """The kernel command inside every layer of `policy`: its limits, then its view (which brings the
-    network namespace along) or the network namespace alone, then its uid."""
+    network namespace along) or the network namespace alone, then its uid, then its system call filter."""
     layers, uid, limits = policy.layers, policy.uid, policy.limits
     bounds = [] if "limits" not in layers else [
         "prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}",
         f"--cpu={limits.cpu_seconds}", f"--nofile={limits.open_files}", "--"]
+    if "syscalls" in layers:
+        cmd = syscalls.launcher(cmd)
     if "user" in layers:
         cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"] + cmd
     if "view" in layers:
@@ -62,8 +62,9 @@ class SandboxKernelManager(AsyncKernelManager):
             runtime.mkdir(mode=0o700)
             _mount_tmpfs(runtime, RUNTIME_BYTES)
             os.chown(runtime, uid, uid)
-        else:  # not root: a private folder of the grader's, named absolutely for both ends
-            runtime = Path(tempfile.mkdtemp(prefix=KERNEL_HOME_PREFIX))
+        else:  # not root: in a private folder of the grader's, named absolutely for both ends
+            runtime = processes.private_folder(uid) / "kernel"
+            runtime.mkdir(mode=0o700)
         home = runtime / HOME
         home.mkdir(mode=0o700)
         if "user" in policy.layers:
@@ -94,5 +95,7 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         runtime = Path(self.connection_file).parent
-        if runtime.parent == KERNEL_ROOT or runtime.name.startswith(KERNEL_HOME_PREFIX):
+        if runtime.parent == KERNEL_ROOT:
             processes.discard(runtime)
+        elif runtime.parent.name.startswith(processes.PRIVATE_PREFIX):
+            processes.discard(runtime.parent)

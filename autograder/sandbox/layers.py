@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from typing import TYPE_CHECKING
 
-from . import view
+from . import syscalls, view
 
 if TYPE_CHECKING:
     from .policy import Policy
@@ -31,7 +31,7 @@ def _as_root() -> bool:
 def available_layers() -> tuple[str, ...]:
     """The isolation layers this machine can set, probed once per process. As root the network
     namespace needs no user namespace; without root, it comes with the view's."""
-    layers = ["limits"] if shutil.which("prlimit") else []
+    layers = (["limits"] if shutil.which("prlimit") else []) + (["syscalls"] if syscalls.works() else [])
     if not shutil.which("unshare"):
         return tuple(layers)
     if _as_root() and _runs(["unshare", "--net", "--ipc", "true"]):
@@ -54,7 +54,7 @@ def _view_works(pids: bool) -> bool:
 
 def expected_layers() -> tuple[str, ...]:
     """The same for root and not: without root, only the uid of its own is out of reach."""
-    return ("limits", "network", "view", "tmp", "pids", "user")
+    return ("limits", "syscalls", "network", "view", "tmp", "pids", "user")
 
 
 def missing_layers(layers: tuple[str, ...]) -> list[str]:
@@ -69,6 +69,8 @@ def why_missing(layer: str, layers: tuple[str, ...]) -> str:
     if layer == "pids" and "view" in layers:
         return ("/proc cannot be mounted for the kernel (in a podman container: --security-opt unmask=/proc/*), "
                 "so it could signal the grader and what it leaves running outlives it")
+    if layer == "syscalls":
+        return "no libseccomp here (apt-get install libseccomp2), or this machine refuses seccomp filters"
     if layer in ("network", "tmp", "view", "pids") and not _as_root():
         return "no unprivileged user namespaces here (a container's seccomp profile, or a sysctl)"
     return "not possible on this machine"
@@ -83,6 +85,7 @@ def describe_layers(policy: Policy) -> list[str]:
                   f"files {limits.file_bytes // 1024**2} MiB, CPU {limits.cpu_seconds} s; writes at most "
                   f"{limits.workcopy_bytes // 1024**2} MiB in its working copy, {limits.home_bytes // 1024**2} MiB "
                   f"in its home, {limits.tmp_bytes // 1024**2} MiB in /tmp (tmpfs in the view)",
+        "syscalls": f"syscalls: {', '.join(syscalls.REFUSED)} refused (a seccomp filter, by libseccomp)",
         "network": "network: none (own network and IPC namespaces)",
         "tmp": "tmp: private /tmp, /var/tmp, /dev/shm (in the view)",
         "user": "user: unprivileged uid owning only its working copy",

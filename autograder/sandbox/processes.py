@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import psutil
@@ -14,6 +15,7 @@ from . import keyrings
 
 
 KERNEL_ROOT = Path("/run/eds-kernels")   # as root, each kernel's connection folder is in it (kernel.py)
+PRIVATE_PREFIX = "eds-grader-"   # without root, the grader's folder around one kernel's connection folder
 
 
 def job_uid(slot: int) -> int:
@@ -35,8 +37,10 @@ def reap(uid: int, layers: tuple[str, ...]) -> None:
     """Kill whatever still runs under a kernel's uid (a fork bomb's sleepers, a process left to race
     the grader) and wait until it is gone; then drop the keyrings it made under that uid. Only
     kernels with a uid of their own (the user layer among `layers`): without it, the pids layer ends
-    what a kernel leaves when the kernel ends, and its user namespace its uid's keyrings."""
+    what a kernel leaves when the kernel ends, and the worker only removes its connection folder."""
     if "user" not in layers:
+        for folder in Path(tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}{uid}-*"):
+            discard(folder)
         return
     for _ in range(20):  # a fork bomb may still be forking while the first ones die
         procs = [p for p in psutil.process_iter(["uids", "status"])
@@ -63,11 +67,35 @@ def discard_connection_folders(uid: int) -> None:
         discard(folder)
 
 
+def private_folder(uid: int) -> Path:
+    """Without root: a folder of the grader's (mode 0700, named for the submission's uid, so that reap
+    finds it if the worker was killed) to hold one kernel's connection folder. The kernel owns what
+    it is given (it has the grader's uid) and may open it to every user, with a set-uid copy of
+    Python in it; this folder around it is never in its view, so no other user reaches in."""
+    return Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{uid}-"))
+
+
 def discard(folder: Path) -> None:
-    """A kernel's connection folder gone: its tmpfs unmounted (as root), then the folder removed."""
+    """A kernel's connection folder gone: its tmpfs unmounted (as root), then the folder removed,
+    whatever modes the kernel left on the folders it made (without root it owns them, and so does
+    the grader: nothing of another user's can be touched by the chmod)."""
     if os.path.ismount(folder):
         subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+    if os.geteuid() != 0:
+        with contextlib.suppress(OSError):
+            _unlock(folder)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unlock(folder: Path) -> None:
+    """Every folder under `folder` made enterable and writable again, links never followed."""
+    folder.chmod(0o700)
+    for top, names, _ in os.walk(folder):
+        for name in names:
+            path = os.path.join(top, name)
+            if not os.path.islink(path):
+                with contextlib.suppress(OSError):
+                    os.chmod(path, 0o700)
 
 
 def lingering(proc: psutil.Process) -> bool:
