@@ -21,6 +21,7 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -28,7 +29,7 @@ import psutil
 from nbgrader.api import InvalidEntry, MissingEntry
 from sqlalchemy.exc import OperationalError
 
-from . import build, guard, intake, judge, records, variants
+from . import build, guard, intake, judge, records, variants, warm
 from .sandbox import layers, processes
 from .course import STUDENT_ID, Course, CourseError
 from .nbgrader_api import api_for, failure_summary, gradebook_for
@@ -90,10 +91,12 @@ def scores(course: Course, assignment: str, student: str) -> tuple[float, float]
         return float(submission.score), float(submission.max_score)
 
 
-def grade_one(course: Course, api, assignment: str, student: str, folder: Path, policy: Policy) -> tuple[Record, str]:
-    """Check, stage and autograde one submission; returns its record and nbgrader's log."""
+def grade_one(course: Course, api, assignment: str, student: str, folder: Path, policy: Policy,
+              checked: intake.Intake | None = None) -> tuple[Record, str]:
+    """Check (unless `checked` already), stage and autograde one submission; returns its record and
+    nbgrader's log."""
     started = time.monotonic()
-    checked = intake.check(course, assignment, folder, policy.limits.submission_bytes)
+    checked = checked or intake.check(course, assignment, folder, policy.limits.submission_bytes)
     mounted = guard.student_policy(course, policy, assignment, student)   # the variant's data, as the kernel's
     record = Record(student, assignment, GRADED, notes=checked.notes, timestamp=checked.timestamp,
                     submission_sha256=checked.sha256, layers=layers.describe_layers(mounted))
@@ -118,14 +121,21 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path, 
     return record, log
 
 
-def _worker(course: Course, assignment: str, student: str, folder: Path, policy: Policy, conn) -> None:
+def _worker(course: Course, assignment: str, student: str, folder: Path, policy: Policy, conn, turn,
+            stack: tuple[str, ...]) -> None:
     """Runs in a forked process: one submission, its own process group, its own sandbox uid (in the
-    policy, which nbgrader hands to GuardedExecute)."""
+    policy, which nbgrader hands to GuardedExecute). Its kernel starts at once (warm.py); the
+    notebook runs when the parent gives the submission its `turn`."""
     os.setpgrp()
     memory = policy.limits.memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
-        conn.send(grade_one(course, api_for(course, policy), assignment, student, folder, policy))
+        api = api_for(course, policy)
+        checked = intake.check(course, assignment, folder, policy.limits.submission_bytes)
+        warmed = warm.start(course, api.config, policy, assignment, student, checked, stack)
+        turn.wait()
+        record, log = grade_one(course, api, assignment, student, folder, policy, checked)
+        conn.send((record, "\n".join(filter(None, [warmed, log]))))
     except BaseException as exc:  # the worker must report, whatever the notebook did to it
         conn.send((None, traceback.format_exc()))
 
@@ -164,6 +174,7 @@ class Job(NamedTuple):
     folder: Path
     started: float
     policy: Policy  # with the sandbox uid of this submission's kernel
+    turn: Event  # set when the submission's notebook may run (its kernel may start before)
 
 
 def _report(conn: Connection) -> tuple[Record | None, str] | None:
@@ -217,6 +228,7 @@ def _settle(course: Course, assignment: str, job: Job, verbose: bool) -> Record 
         if outcome is None:
             return None
         record, log = outcome
+        record.seconds = round(time.monotonic() - job.started, 2)   # from its turn: a kernel still starting counts
         processes.reap(job.policy.uid, job.policy.layers)
         record.submission_sha256 = intake.fingerprint(job.folder, job.policy.limits.submission_bytes)
         records.save(course, record)
@@ -257,29 +269,48 @@ def _zeroed(course: Course, record: Record) -> None:
 
 def run_jobs(course: Course, policy: Policy, assignment: str, todo: list[tuple[str, Path]], jobs: int,
              on_graded: OnGraded | None = None, verbose: bool = False) -> list[Record]:
-    """Grade `todo` in up to `jobs` workers at once; every submission comes back as a record."""
+    """Grade `todo` in up to `jobs` workers at once; every submission comes back as a record. Each
+    slot also holds the worker of its next submission, whose kernel starts while it waits (warm.py):
+    its time and its time limit count from its turn."""
     ctx = multiprocessing.get_context("fork")
-    pending, running, done = list(todo), {}, []
-    while pending or running:
-        for slot in [s for s in range(jobs) if s not in running][:len(pending)]:
-            student, folder = pending.pop(0)
-            parent, child = ctx.Pipe(duplex=False)
-            # A uid never another student's: what one leaves cannot wait for the next.
-            own = policy.for_submission(processes.submission_uid())
-            proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, own, child))
-            proc.start()
-            child.close()  # the worker holds the only writing end: its death reads as EOF
-            running[slot] = Job(proc, parent, student, folder, time.monotonic(), own)
-        for slot, job in list(running.items()):
-            record = _settle(course, assignment, job, verbose)
-            if record is None:
-                continue
-            done.append(record)
-            del running[slot]
-            if on_graded:
-                on_graded(record, len(done), len(todo))
-        time.sleep(0.05)
+    stack = warm.modules(course, assignment)
+    pending, running, waiting, done = list(todo), {}, {}, []
+    try:
+        while pending or running or waiting:
+            for slot in range(jobs):
+                if slot not in running and (slot in waiting or pending):
+                    job = waiting.pop(slot, None) or _fork(ctx, course, policy, assignment, pending.pop(0), stack)
+                    job.turn.set()
+                    running[slot] = job._replace(started=time.monotonic())
+                if slot not in waiting and pending:
+                    waiting[slot] = _fork(ctx, course, policy, assignment, pending.pop(0), stack)
+            for slot, job in list(running.items()):
+                record = _settle(course, assignment, job, verbose)
+                if record is None:
+                    continue
+                done.append(record)
+                del running[slot]
+                if on_graded:
+                    on_graded(record, len(done), len(todo))
+            time.sleep(0.05)
+    finally:
+        for job in waiting.values():   # only when the run stopped early (the gradebook gone)
+            _stop(job.proc, job.policy)
     return done
+
+
+def _fork(ctx, course: Course, policy: Policy, assignment: str, submission: tuple[str, Path],
+          stack: tuple[str, ...]) -> Job:
+    """The worker of one submission, started; it waits for its turn."""
+    student, folder = submission
+    parent, child = ctx.Pipe(duplex=False)
+    # A uid never another student's: what one leaves cannot wait for the next.
+    own = policy.for_submission(processes.submission_uid())
+    turn = ctx.Event()
+    proc = ctx.Process(target=_worker, args=(course, assignment, student, folder, own, child, turn, stack))
+    proc.start()
+    child.close()  # the worker holds the only writing end: its death reads as EOF
+    return Job(proc, parent, student, folder, time.monotonic(), own, turn)
 
 
 def already_graded(course: Course, assignment: str, student: str, folder: Path, max_bytes: int) -> bool:

@@ -20,6 +20,7 @@ runs in the sandbox, and why the README states that limit.
 from __future__ import annotations
 
 import ast
+import contextlib
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -27,6 +28,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
+from nbgrader.utils import setenv
 from traitlets import Bool, Instance
 
 from . import variants
@@ -48,6 +50,8 @@ _stop: dict | None = None
 _notes: list[str] = []
 # What a write over a cap says: a tmpfs of the view full (ENOSPC), a file over RLIMIT_FSIZE (EFBIG).
 OVER_CAP = ("No space left on device", "File too large")
+# The kernel warm.py started for this worker's submission before its turn: (student, kernel manager).
+_ready: list[tuple[str, SandboxKernelManager]] = []
 
 
 def take_stop() -> dict | None:
@@ -62,6 +66,11 @@ def take_notes() -> list[str]:
     notes = list(_notes)
     _notes.clear()
     return notes
+
+
+def hand_over(student: str, km: SandboxKernelManager) -> None:
+    """The kernel started for `student` before its turn: this worker's next notebook runs in it."""
+    _ready[:] = [(student, km)]
 
 
 def wrote_too_much(nb: NotebookNode, limits) -> str | None:
@@ -128,13 +137,32 @@ class GuardedExecute(InstallsEmitter, Execute):
         self._snapshot: dict | None = None   # the probe's report as the kernel started (kernel_probe)
 
     def preprocess(self, nb: NotebookNode, resources: dict | None = None, km=None):
-        """Runs the notebook; then, the kernel gone, its working copy is sealed before nbgrader
-        writes the graded notebook into it (through a link the kernel left there, otherwise) and
-        copies it to the feedback folder (with every file the kernel wrote, otherwise).
-        The course's secrets are locked first, whichever way it was started (`grade`, the
-        formgrader, nbgrader's CLI): nbgrader's own ways pass no policy, so the course's is built
-        here, from the same configuration. The kernel reads the data of the student's variant,
-        which the grader decides (variants.py)."""
+        """Runs the notebook, in the kernel started for it before its turn if there is one (warm.py);
+        then, the kernel gone, its working copy is sealed before nbgrader writes the graded notebook
+        into it (through a link the kernel left there, otherwise) and copies it to the feedback folder
+        (with every file the kernel wrote, otherwise)."""
+        policy = self._run_policy = self.run_policy(resources)
+        path = (resources or {}).get("metadata", {}).get("path")
+        before = workcopy.contents(Path(path)) if path else set()
+        _notes.clear()
+        self._snapshot = None
+        km = km or self._ready_kernel(nb, resources)
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if km is not None:   # nbclient stops only the kernels it started
+                self._shut_down()
+            note = wrote_too_much(getattr(self, "nb", None) or nb, policy.limits)
+            if note:
+                _notes.append(note)
+            if path:
+                workcopy.seal(Path(path), kept=before, policy=policy)
+
+    def run_policy(self, resources: dict | None) -> Policy:
+        """The policy this submission's kernel runs under, the course's secrets locked first,
+        whichever way grading was started (`grade`, the formgrader, nbgrader's CLI): nbgrader's own
+        ways pass no policy, so the course's is built here, from the same configuration. The kernel
+        reads the data of the student's variant, which the grader decides (variants.py)."""
         course = Course.of_nbgrader(CourseDirectory(config=self.config))
         policy = self.policy or Policy.of(course)
         workcopy.protect(policy.secrets, policy.layers)
@@ -142,20 +170,48 @@ class GuardedExecute(InstallsEmitter, Execute):
         student, assignment = info.get("student"), info.get("assignment")
         if student and assignment:
             policy = student_policy(course, policy, assignment, student)
-        # Not self.policy: nbclient re-initialises the preprocessor from its config as it runs.
-        self._run_policy = policy
-        path = (resources or {}).get("metadata", {}).get("path")
-        before = workcopy.contents(Path(path)) if path else set()
-        _notes.clear()
-        self._snapshot = None
+        return policy   # kept by the caller, not in self.policy: nbclient re-initialises from the config
+
+    def start_before_turn(self, resources: dict, modules: tuple[str, ...]) -> SandboxKernelManager:
+        """Start the kernel of the notebook this client was made with, as nbclient would start it for
+        `resources`, and import `modules` in it (silently: no history, no names bound, no output)."""
+        self._check_assign_resources(resources)
+        self._run_policy = self.run_policy(resources)
+        self.km = self.create_kernel_manager()
+        with setenv(NBGRADER_EXECUTION="autograde"):
+            self.start_new_kernel()
         try:
-            return super().preprocess(nb, resources, km)
-        finally:
-            note = wrote_too_much(getattr(self, "nb", None) or nb, policy.limits)
-            if note:
-                _notes.append(note)
-            if path:
-                workcopy.seal(Path(path), kept=before, policy=policy)
+            self.start_new_kernel_client()
+            code = f"[__import__('importlib').import_module(name) for name in {list(modules)!r}]"
+            self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+            self.kc.stop_channels()
+        except BaseException:
+            self._shut_down()
+            raise
+        return self.km
+
+    def _ready_kernel(self, nb: NotebookNode, resources: dict | None) -> SandboxKernelManager | None:
+        """The kernel started for this submission before its turn, if it is this student's and of
+        the notebook's kernel (else it is shut down, and nbclient starts one as usual)."""
+        if not _ready:
+            return None
+        (student, km), = _ready
+        _ready.clear()
+        name = nb.metadata.get("kernelspec", {}).get("name")
+        if student == (resources or {}).get("nbgrader", {}).get("student") and name in (None, km.kernel_name):
+            return km
+        with contextlib.suppress(Exception):
+            run_sync(km.shutdown_kernel)(now=True)
+        return None
+
+    def _shut_down(self) -> None:
+        """Stop a kernel nbclient did not start; a kernel already dead, or one that will not stop, is
+        the worker's to end (processes.reap, as for any kernel)."""
+        with contextlib.suppress(Exception):
+            if self.kc is not None:
+                self.kc.stop_channels()
+            if self.km is not None and self.km.has_kernel:
+                run_sync(self.km.shutdown_kernel)(now=True)
 
     def create_kernel_manager(self) -> SandboxKernelManager:
         """nbclient's kernel manager, given this run's policy (its kernel does not start without)."""

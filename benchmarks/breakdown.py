@@ -1,7 +1,7 @@
 """Where one submission's grading time goes, measured inside the grading worker.
 
 The worker is a forked copy of this process, so the stages are timed by wrapping, before grading
-starts, the functions each stage runs (wall clock, summed over calls); the wrapped `grade_one` writes
+starts, the functions each stage runs (wall clock, summed over calls); the wrapped worker writes
 the sums to a file when the submission is done. The kernel's own share (each cell's execution, the
 imports cell apart) comes from the timing nbclient records in the graded notebook. A plain nbclient
 run of the same notebook, timed the same way, is the baseline. Reports only: nothing here passes or fails.
@@ -25,8 +25,9 @@ from autograder.course import Course
 
 # (label, module, attribute path): the stages of one submission, outermost first.
 STAGES = (
-    ("submission, all of it", "autograder.grading", "grade_one"),
+    ("submission, all of it", "autograder.grading", "_worker"),
     ("intake: checks", "autograder.intake", "check"),
+    ("kernel started before its turn (warm.py)", "autograder.warm", "start"),
     ("intake: staging", "autograder.intake", "stage"),
     ("nbgrader autograde", "nbgrader.apps.api", "NbGraderAPI.autograde"),
     ("sanitize (restore test cells)", "autograder.sanitize", "RestoreCourseShape.preprocess"),
@@ -74,15 +75,15 @@ def instrument(out: Path) -> None:
     """Time every stage in the workers forked after this call; each submission's sums go to `out`."""
     for label, module_name, path in STAGES[1:]:
         wrap(module_name, path, label)
-    original = grading.grade_one
+    original = grading._worker
 
-    def grade_one(*args, **kwargs):
+    def worker(*args, **kwargs):
         SPENT.clear()
         try:
             return timed(STAGES[0][0], original)(*args, **kwargs)
         finally:
             out.write_text(json.dumps(SPENT))
-    grading.grade_one = grade_one
+    grading._worker = worker
 
 
 def cell_seconds(nb) -> list[float]:
