@@ -122,9 +122,29 @@ def judge_section(scratch: Path) -> list[str]:
 def update_section(lines: list[str]) -> None:
     """Put one section into RESULTS.md in place of its previous version, the rest untouched."""
     text = OUT.read_text() if OUT.exists() else "# Benchmarks\n"
-    head, found, rest = text.partition(lines[0])
+    head, found, rest = text.partition(lines[0].split("(")[0])   # its title, whatever its parenthesis said
     tail = rest[rest.find("\n## "):] if found and "\n## " in rest else ""
     OUT.write_text(head.rstrip("\n") + "\n\n" + "\n".join(lines) + tail.rstrip("\n") + "\n")
+
+
+def overhead_section(course: Course, assignments: list[str], scratch: Path) -> list[str]:
+    """The overhead table: per assignment, a plain run beside a small class graded with --jobs 1."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [f"## Overhead ratio (solution notebook, a class of {CLASS}, --jobs 1)\n",
+             "first = the first submission's grading time (intake, sandboxed kernel, guard, gradebook), its "
+             "kernel started on its turn; next = the mean of the others', each counted from its turn, its kernel "
+             "started and its libraries imported while the one before was graded (warm.py); whole call = the "
+             "`grade` call, release into the gradebook included.\n",
+             "| assignment | plain nbclient (s) | first (s) | ratio | next (s) | ratio | whole call (s) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for assignment in assignments:
+        run = graded_run(scratch, assignment, CLASS, 1)   # first: the plain run then finds a warm file cache
+        plain = plain_run(course, assignment)
+        lines.append(f"| {assignment} | {plain:.1f} | {run['seconds']:.1f} | {run['seconds'] / plain:.2f} "
+                     f"| {run['later']:.1f} | {run['later'] / plain:.2f} | {run['wall']:.1f} |")
+        print(lines[-1], flush=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return lines + ["", f"Measured {stamp}; load average {load} at the start.", ""]
 
 
 def main() -> None:
@@ -135,6 +155,8 @@ def main() -> None:
     parser.add_argument("--judge-only", action="store_true", help="measure the judge and rewrite its section only")
     parser.add_argument("--breakdown-only", action="store_true",
                         help="measure where a submission's time goes and rewrite that section only")
+    parser.add_argument("--overhead-only", action="store_true",
+                        help="measure the overhead ratio per assignment and rewrite that section only")
     parser.add_argument("--breakdown", nargs="*", default=[WARMUP, "03-seismology", "05-cnn"],
                         help="the assignments of the breakdown (default: %(default)s)")
     args = parser.parse_args()
@@ -143,28 +165,18 @@ def main() -> None:
     started_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     scratch = Path(tempfile.mkdtemp(prefix="eds-bench-"))
     os.environ.update(KernelEnvironment.of(Course(workdir=scratch).data_dir).settings)  # the plain runs' kernels too
-    if args.judge_only or args.breakdown_only:
-        lines = judge_section(scratch) if args.judge_only else breakdown.section(course, args.breakdown, scratch)
+    if args.judge_only or args.breakdown_only or args.overhead_only:
+        lines = (judge_section(scratch) if args.judge_only else
+                 breakdown.section(course, args.breakdown, scratch) if args.breakdown_only else
+                 overhead_section(course, args.assignments or course.assignments(), scratch))
         update_section(lines + [f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."])
         shutil.rmtree(scratch, ignore_errors=True)
-        print(f"wrote the {'judge' if args.judge_only else 'breakdown'} section of {OUT}")
+        print(f"wrote a section of {OUT}")
         return
     lines = [f"# Benchmarks\n\nCommand: `{' '.join(['python', *sys.argv])}` (`make bench`)  ",
              f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}  ",
-             f"Date: {started_at}; load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n",
-             f"## Overhead ratio (solution notebook, a class of {CLASS}, --jobs 1)\n",
-             "first = the first submission's grading time (intake, sandboxed kernel, guard, gradebook), its "
-             "kernel started on its turn; next = the mean of the others', each counted from its turn, its kernel "
-             "started and its libraries imported while the one before was graded (warm.py); whole call = the "
-             "`grade` call, release into the gradebook included.\n",
-             "| assignment | plain nbclient (s) | first (s) | ratio | next (s) | ratio | whole call (s) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for assignment in args.assignments or course.assignments():
-        run = graded_run(scratch, assignment, CLASS, 1)   # first: the plain run then finds a warm file cache
-        plain = plain_run(course, assignment)
-        lines.append(f"| {assignment} | {plain:.1f} | {run['seconds']:.1f} | {run['seconds'] / plain:.2f} "
-                     f"| {run['later']:.1f} | {run['later'] / plain:.2f} | {run['wall']:.1f} |")
-        print(lines[-1], flush=True)
+             f"Date: {started_at}; load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n"]
+    lines += overhead_section(course, args.assignments or course.assignments(), scratch)
     lines += ["", f"## Parallel scaling ({args.class_size} warm-up solutions)\n",
               "| --jobs | wall (s) | submissions/min | speed-up | first graded after (s) |",
               "| ---: | ---: | ---: | ---: | ---: |"]
