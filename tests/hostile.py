@@ -119,6 +119,13 @@ try:
     os.chmod(os.path.join(folder, 'locked'), 0)
     shutil.copy(os.path.realpath(sys.executable), os.path.join(folder, 'py'))
     os.chmod(os.path.join(folder, 'py'), 0o4755)
+    here = os.getcwd()
+    os.mkdir(os.path.join(folder, 'deep'))
+    os.chdir(os.path.join(folder, 'deep'))
+    for _ in range(3000):   # deeper than Python's recursion limit: a recursive removal fails
+        os.mkdir('d')
+        os.chdir('d')
+    os.chdir(here)
     os.chmod(folder, 0o755)
 except OSError:
     pass

@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from autograder.course import REPO
+from autograder.sandbox import processes
 
 GRADER = "eds-nonroot-grader"
 USER_PATH = "/usr/local/bin:/usr/bin:/bin"   # Debian's PATH for a user: no sbin
@@ -120,8 +121,11 @@ def grader(outside_file):
 
 
 def processes_of(user: str) -> list[psutil.Process]:
+    """`user`'s processes that still run: a zombie whose threads have all ended waits only for its
+    parent to read its status (the grader's ones, a moment after grade returns), and runs nothing."""
     uid = pwd.getpwnam(user).pw_uid
-    return [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and uid in p.info["uids"]]
+    return [p for p in psutil.process_iter(["uids", "status"]) if p.info["uids"] and uid in p.info["uids"]
+            and processes.lingering(p)]
 
 
 def outcomes(junit: Path) -> dict[str, str]:

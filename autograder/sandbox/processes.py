@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -78,24 +77,14 @@ def private_folder(uid: int) -> Path:
 def discard(folder: Path) -> None:
     """A kernel's connection folder gone: its tmpfs unmounted (as root), then the folder removed,
     whatever modes the kernel left on the folders it made (without root it owns them, and so does
-    the grader: nothing of another user's can be touched by the chmod)."""
+    the grader: nothing of another user's can be touched). coreutils' chmod and rm walk a tree of
+    any depth and follow no link; Python 3.11's os.walk and shutil.rmtree recurse, and a kernel that
+    nested 3000 folders made them fail and leave everything in /tmp (red team, issue 22)."""
     if os.path.ismount(folder):
         subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
     if os.geteuid() != 0:
-        with contextlib.suppress(OSError):
-            _unlock(folder)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _unlock(folder: Path) -> None:
-    """Every folder under `folder` made enterable and writable again, links never followed."""
-    folder.chmod(0o700)
-    for top, names, _ in os.walk(folder):
-        for name in names:
-            path = os.path.join(top, name)
-            if not os.path.islink(path):
-                with contextlib.suppress(OSError):
-                    os.chmod(path, 0o700)
+        subprocess.run(["chmod", "-R", "u+rwx", "--", str(folder)], capture_output=True, check=False)
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(folder)], capture_output=True, check=False)
 
 
 def lingering(proc: psutil.Process) -> bool:
