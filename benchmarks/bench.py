@@ -26,8 +26,6 @@ import time
 import warnings
 from pathlib import Path
 
-import nbclient
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from autograder import expected, grading, judge, notebooks as nbs  # noqa: E402
 from autograder.course import REPO, Course  # noqa: E402
@@ -55,10 +53,9 @@ def plain_run(course: Course, assignment: str) -> float:
     while grading (otherwise it runs the notebook a second time).
     """
     os.environ["NBGRADER_EXECUTION"] = "autograde"
-    nb = nbs.read(course.solutions_dir / assignment / f"{assignment}.ipynb")
+    client = breakdown.plain_client(course.solutions_dir / assignment, assignment)
     started = time.monotonic()
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(course.solutions_dir / assignment)}}).execute()
+    client.execute(**breakdown.QUIET)
     return time.monotonic() - started
 
 
@@ -124,7 +121,7 @@ def update_section(lines: list[str]) -> None:
     text = OUT.read_text() if OUT.exists() else "# Benchmarks\n"
     head, found, rest = text.partition(lines[0].split("(")[0])   # its title, whatever its parenthesis said
     tail = rest[rest.find("\n## "):] if found and "\n## " in rest else ""
-    OUT.write_text(head.rstrip("\n") + "\n\n" + "\n".join(lines) + tail.rstrip("\n") + "\n")
+    OUT.write_text(head.rstrip("\n") + "\n\n" + "\n".join(lines).rstrip("\n") + "\n" + tail.rstrip("\n") + "\n")
 
 
 def overhead_section(course: Course, assignments: list[str], scratch: Path) -> list[str]:
@@ -169,7 +166,7 @@ def main() -> None:
         lines = (judge_section(scratch) if args.judge_only else
                  breakdown.section(course, args.breakdown, scratch) if args.breakdown_only else
                  overhead_section(course, args.assignments or course.assignments(), scratch))
-        update_section(lines + [f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."])
+        update_section(lines + [f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."])
         shutil.rmtree(scratch, ignore_errors=True)
         print(f"wrote a section of {OUT}")
         return

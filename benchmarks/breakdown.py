@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import os
+import subprocess
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -40,6 +41,16 @@ STAGES = (
     ("gradebook: saving scores", "nbgrader.preprocessors.saveautogrades", "SaveAutoGrades.preprocess"),
 )
 SPENT: dict[str, float] = defaultdict(float)
+
+
+def plain_client(folder: Path, assignment: str) -> nbclient.NotebookClient:
+    """nbclient alone on the solution of `assignment` in `folder`: the baseline of every ratio. Run it
+    with `execute(**QUIET)`: ipykernel's warnings on its own stderr stay off the console."""
+    return nbclient.NotebookClient(nbs.read(folder / f"{assignment}.ipynb"), timeout=600, kernel_name="python3",
+                                   resources={"metadata": {"path": str(folder)}})
+
+
+QUIET = {"stderr": subprocess.DEVNULL}
 
 
 def timed(label: str, function):
@@ -102,13 +113,12 @@ def plain(course: Course, assignment: str) -> dict[str, float]:
     """The solution run by nbclient alone: total, kernel start, cells, the imports cell."""
     os.environ["NBGRADER_EXECUTION"] = "autograde"   # the self-check cell idles, as when graded
     folder = course.solutions_dir / assignment
-    client = nbclient.NotebookClient(nbs.read(folder / f"{assignment}.ipynb"), timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(folder)}})
+    client = plain_client(folder, assignment)
     SPENT.clear()
     for name in ("async_start_new_kernel", "async_start_new_kernel_client"):
         setattr(client, name, timed("kernel start", getattr(client, name)))
     started = time.perf_counter()
-    nb = client.execute()
+    nb = client.execute(**QUIET)
     cells = cell_seconds(nb)
     return {"total": time.perf_counter() - started, "kernel start": SPENT["kernel start"],
             "kernel stop": SPENT["kernel stop"], "cells": sum(cells), "imports cell": cells[0] if cells else 0.0}
