@@ -178,9 +178,9 @@ class GuardedExecute(InstallsEmitter, Execute):
         self._check_assign_resources(resources)
         self._run_policy = self.run_policy(resources)
         self.km = self.create_kernel_manager()
-        with setenv(NBGRADER_EXECUTION="autograde"):
-            self.start_new_kernel()
         try:
+            with setenv(NBGRADER_EXECUTION="autograde"):
+                self.start_new_kernel()
             self.start_new_kernel_client()
             code = f"[__import__('importlib').import_module(name) for name in {list(modules)!r}]"
             self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
