@@ -91,12 +91,10 @@ def scores(course: Course, assignment: str, student: str) -> tuple[float, float]
         return float(submission.score), float(submission.max_score)
 
 
-def grade_one(course: Course, api, assignment: str, student: str, folder: Path, policy: Policy,
-              checked: intake.Intake | None = None) -> tuple[Record, str]:
-    """Check (unless `checked` already), stage and autograde one submission; returns its record and
-    nbgrader's log."""
-    started = time.monotonic()
-    checked = checked or intake.check(course, assignment, folder, policy.limits.submission_bytes)
+def grade_one(course: Course, api, assignment: str, student: str, policy: Policy,
+              checked: intake.Intake) -> tuple[Record, str]:
+    """Autograde one checked and staged submission; returns its record (its time is the parent's to
+    count, from the submission's turn) and nbgrader's log."""
     mounted = guard.student_policy(course, policy, assignment, student)   # the variant's data, as the kernel's
     record = Record(student, assignment, GRADED, notes=checked.notes, timestamp=checked.timestamp,
                     submission_sha256=checked.sha256, layers=layers.describe_layers(mounted))
@@ -106,7 +104,6 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path, 
             record.status, record.reason = REJECTED, checked.reason
             zero_autograded(course, assignment, student)
         else:
-            intake.stage(course, assignment, student, checked)
             result = api.autograde(assignment, student, force=True, create=True)
             log = result.get("log", "") + result.get("error", "")
             record.notes += guard.take_notes()
@@ -117,7 +114,6 @@ def grade_one(course: Course, api, assignment: str, student: str, folder: Path, 
             else:
                 record.variant, record.flags = variants.flags(course, assignment, student)
         record.score, record.max_score = scores(course, assignment, student)
-    record.seconds = round(time.monotonic() - started, 2)
     return record, log
 
 
@@ -132,9 +128,11 @@ def _worker(course: Course, assignment: str, student: str, folder: Path, policy:
     try:
         api = api_for(course, policy)
         checked = intake.check(course, assignment, folder, policy.limits.submission_bytes)
+        if checked.ok:
+            intake.stage(course, assignment, student, checked)
         warmed = warm.start(course, api.config, policy, assignment, student, checked, stack)
         turn.wait()
-        record, log = grade_one(course, api, assignment, student, folder, policy, checked)
+        record, log = grade_one(course, api, assignment, student, policy, checked)
         conn.send((record, "\n".join(filter(None, [warmed, log]))))
     except BaseException as exc:  # the worker must report, whatever the notebook did to it
         conn.send((None, traceback.format_exc()))

@@ -66,7 +66,7 @@ def _installed(module: str) -> bool:
 
 def start(course: Course, config: Config, policy: Policy, assignment: str, student: str,
           checked: intake.Intake, names: tuple[str, ...]) -> str:
-    """In `student`'s worker, before its turn: stage the submission and start its kernel with `names`
+    """In `student`'s worker, before its turn, its submission staged: start its kernel with `names`
     imported. Returns a line for the submission's log ("" when the kernel is left to nbclient)."""
     if "view" not in policy.layers or not checked.ok or len(checked.notebooks) != 1:
         return ""
@@ -79,7 +79,6 @@ def start(course: Course, config: Config, policy: Policy, assignment: str, stude
 
 def _started(course: Course, config: Config, assignment: str, student: str, checked: intake.Intake,
              names: tuple[str, ...]):
-    intake.stage(course, assignment, student, checked)
     workdir = course.dir_of("autograded") / student / assignment
     if workdir.exists():
         shutil.rmtree(workdir)

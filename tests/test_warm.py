@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import os
 
-import nbformat
 import pytest
 
 from autograder import grading, notebooks as nbs, records, warm
@@ -13,7 +12,7 @@ from autograder.course import Course
 from autograder.sandbox import layers
 
 from gradebook_view import snapshot
-from hostile import Case, Where, hand_in
+from hostile import Case, Where, edit, hand_in
 from toycourse import TOY, make_toy_course
 
 # What the kernel holds when the student's code first runs: printed by the notebook's first code
@@ -24,13 +23,11 @@ FACTS = ("import os, sys\n"
          "'colorsys' in sys.modules)))\n")
 
 
-def with_facts(solution, where: Where):
-    nb = nbformat.from_dict(solution)
+def with_facts(nb, where: Where) -> None:
     nb.cells[1].source = FACTS + nb.cells[1].source
-    return nb
 
 
-STUDENTS = [Case(f"student-{i}", with_facts, "graded", 5) for i in range(3)]
+STUDENTS = [Case(f"student-{i}", edit(with_facts), "graded", 5) for i in range(3)]
 WARM = "kernel: started before this submission's turn"
 
 
